@@ -1,0 +1,48 @@
+"""The ``netpol-guard`` command: serve | check | audit | policy | certs.
+
+Each subcommand lives in its own module exposing ``add_arguments(parser)`` and
+``run(args) -> int``; modules keep heavy imports inside ``run`` so ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+# subcommand -> (module, one-line help)
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "serve": ("webhook.serve", "run the admission webhook (gunicorn over TLS)"),
+    "check": ("webhook.cli_check", "check manifests offline with the webhook's engine"),
+    "audit": ("webhook.cli_audit", "audit a live cluster: namespaces and NetworkPolicies"),
+    "policy": ("webhook.policy.commands", "validate a policy document or print its schema"),
+    "certs": ("webhook.certs", "write a dev CA and serving certificate"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="netpol-guard",
+        description="Keeps Kubernetes pod-to-pod networking on least privilege.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (module_name, help_text) in SUBCOMMANDS.items():
+        module = importlib.import_module(module_name)
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        module.add_arguments(command)
+        command.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args._run(args))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The policy-as-code document: its schema, typed model, strict loader and hot-reloading store."""
