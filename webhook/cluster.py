@@ -1,8 +1,41 @@
-"""Cluster state: the one module that talks to the Kubernetes API (placeholder interface)."""
+"""Cluster state: the one module that talks to the Kubernetes API.
+
+Two sources behind one small interface (``ClusterState``):
+
+- ``InventoryCluster``: Namespace and NetworkPolicy manifests on disk (a directory, read
+  recursively; multi-document YAML and ``List`` kinds), or an empty embedded inventory. It lets
+  ``serve`` and the offline CLI run with no cluster. A ``live=True`` read rescans the directory.
+- ``KubernetesCluster``: the official ``kubernetes`` client. Two background threads list and
+  then watch Namespaces and NetworkPolicies (all namespaces) into a cache, keeping the
+  resourceVersion, relisting on 410 Gone and backing off with jitter on errors. It is ready once
+  both resources are listed. ``live=True`` reads go straight to the API (the confirmation of a
+  deny that the cache suggested). Threads are plain ``threading`` ones, so they become greenlets
+  under gevent's monkey-patching; call ``start()`` in each worker process, after fork.
+
+Objects are kept as the plain JSON dicts the API server sends (camelCase, as the engine reads
+them); the client's model classes are never built.
+"""
 
 from __future__ import annotations
 
+import json
+import logging
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, Protocol
+
+import yaml
+
+from webhook.metrics import API_ERRORS, CACHE_AGE, CACHE_SYNCED, NAMESPACES
+from webhook.policy.model import Policy
+
+log = logging.getLogger(__name__)
+
+JSONObject = dict[str, Any]
 
 
 class ClusterUnavailable(Exception):
@@ -12,9 +45,586 @@ class ClusterUnavailable(Exception):
 class ClusterState(Protocol):
     """Namespaces and NetworkPolicies as the webhook needs them."""
 
-    def is_ready(self) -> bool: ...
+    def is_ready(self) -> bool:
+        """True once the state can be read (the cache has synced)."""
+        ...
 
-    def get_namespace(self, name: str, *, live: bool = False) -> dict[str, Any] | None: ...
+    def get_namespace(self, name: str, *, live: bool = False) -> JSONObject | None:
+        """The Namespace object, or None when it does not exist."""
+        ...
 
-    def list_network_policies(self, namespace: str, *,
-                              live: bool = False) -> list[dict[str, Any]]: ...
+    def list_network_policies(self, namespace: str, *, live: bool = False) -> list[JSONObject]:
+        """The NetworkPolicies in ``namespace``."""
+        ...
+
+    def list_namespaces(self) -> list[JSONObject]:
+        """Every Namespace (from the cache; for audit and metrics)."""
+        ...
+
+    def list_all_network_policies(self) -> list[JSONObject]:
+        """Every NetworkPolicy in every namespace (from the cache; for audit)."""
+        ...
+
+    def start(self) -> None:
+        """Begin syncing (no-op for sources that need none)."""
+        ...
+
+    def stop(self) -> None:
+        """Stop syncing and release connections."""
+        ...
+
+    def status(self) -> dict[str, Any]:
+        """A JSON-able summary for /readyz and logs."""
+        ...
+
+
+def _metadata(obj: JSONObject) -> JSONObject:
+    metadata = obj.get("metadata")
+    return metadata if isinstance(metadata, dict) else {}
+
+
+def _name(obj: JSONObject) -> str:
+    return str(_metadata(obj).get("name") or "")
+
+
+def _namespace_of(obj: JSONObject) -> str:
+    return str(_metadata(obj).get("namespace") or "")
+
+
+# --- inventory --------------------------------------------------------------------------------
+
+_MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _iter_documents(value: Any) -> Iterator[JSONObject]:
+    """Objects in one YAML document, unwrapping ``kind: List`` (and ``*List``) items."""
+    if not isinstance(value, dict):
+        return
+    kind = value.get("kind")
+    items = value.get("items")
+    if isinstance(kind, str) and kind.endswith("List") and isinstance(items, list):
+        for item in items:
+            yield from _iter_documents(item)
+        return
+    yield value
+
+
+def load_inventory(
+        directory: Path) -> tuple[dict[str, JSONObject], dict[str, dict[str, JSONObject]]]:
+    """Namespaces by name and NetworkPolicies by namespace and name, read from ``directory``.
+
+    Files are read recursively in sorted order; a later manifest for the same object wins. A
+    NetworkPolicy without a namespace lands in ``default``, as ``kubectl apply`` would put it.
+    Raises ClusterUnavailable when a file cannot be read or parsed.
+    """
+    namespaces: dict[str, JSONObject] = {}
+    policies: dict[str, dict[str, JSONObject]] = {}
+    if not directory.is_dir():
+        raise ClusterUnavailable(f"inventory {directory} is not a directory")
+    for path in sorted(directory.rglob("*")):
+        if not path.is_file() or path.suffix not in _MANIFEST_SUFFIXES:
+            continue
+        try:
+            with path.open(encoding="utf-8") as stream:
+                documents = list(yaml.load_all(stream, Loader=_Loader))  # noqa: S506 - safe loader
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+            raise ClusterUnavailable(f"inventory file {path}: {error}") from error
+        for document in documents:
+            for obj in _iter_documents(document):
+                kind, name = obj.get("kind"), _name(obj)
+                if not name:
+                    continue
+                if kind == "Namespace":
+                    namespaces[name] = obj
+                elif kind == "NetworkPolicy":
+                    namespace = _namespace_of(obj) or "default"
+                    obj.setdefault("metadata", {})["namespace"] = namespace
+                    policies.setdefault(namespace, {})[name] = obj
+    return namespaces, policies
+
+
+class InventoryCluster:
+    """Cluster state from manifests on disk; ``None`` is the empty embedded inventory.
+
+    Always ready. A ``live=True`` read rescans the directory (the inventory's "live confirm"),
+    so a manifest written after start is seen by the next confirmation.
+    """
+
+    def __init__(self, directory: str | Path | None = None) -> None:
+        self.directory = Path(directory) if directory is not None else None
+        self._lock = threading.Lock()
+        self._namespaces: dict[str, JSONObject] = {}
+        self._policies: dict[str, dict[str, JSONObject]] = {}
+        self._loaded_at = time.time()
+        self.rescan()
+
+    def rescan(self) -> None:
+        """Read the directory again (raises ClusterUnavailable and keeps the old state on error)."""
+        if self.directory is None:
+            return
+        namespaces, policies = load_inventory(self.directory)
+        with self._lock:
+            self._namespaces, self._policies = namespaces, policies
+            self._loaded_at = time.time()
+
+    def is_ready(self) -> bool:
+        return True
+
+    def get_namespace(self, name: str, *, live: bool = False) -> JSONObject | None:
+        if live:
+            self.rescan()
+        with self._lock:
+            return self._namespaces.get(name)
+
+    def list_network_policies(self, namespace: str, *, live: bool = False) -> list[JSONObject]:
+        if live:
+            self.rescan()
+        with self._lock:
+            return list(self._policies.get(namespace, {}).values())
+
+    def list_namespaces(self) -> list[JSONObject]:
+        with self._lock:
+            return list(self._namespaces.values())
+
+    def list_all_network_policies(self) -> list[JSONObject]:
+        with self._lock:
+            return [p for by_name in self._policies.values() for p in by_name.values()]
+
+    def start(self) -> None:
+        return None
+
+    def stop(self) -> None:
+        return None
+
+    def status(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "source": "inventory",
+                "directory": str(self.directory) if self.directory else None,
+                "ready": True,
+                "namespaces": len(self._namespaces),
+                "networkPolicies": sum(len(p) for p in self._policies.values()),
+            }
+
+
+# --- Kubernetes API ---------------------------------------------------------------------------
+
+class _Gone(Exception):
+    """The watch's resourceVersion is too old (410 Gone): relist."""
+
+
+class _Resource:
+    """One listed-and-watched resource: its cache (indexed by namespace), resourceVersion and
+    sync state. Callers hold the cluster's lock around every method."""
+
+    def __init__(self, name: str, kind: str, list_call: Callable[..., Any]) -> None:
+        self.name = name
+        self.kind = kind
+        self.list_call = list_call
+        self.items: dict[str, dict[str, JSONObject]] = {}
+        self.resource_version: str | None = None
+        self.synced = False
+        self.last_heard = 0.0
+        self.response: Any = None
+
+    def replace(self, objects: list[JSONObject]) -> None:
+        items: dict[str, dict[str, JSONObject]] = {}
+        for obj in objects:
+            items.setdefault(_namespace_of(obj), {})[_name(obj)] = obj
+        self.items = items
+
+    def put(self, obj: JSONObject) -> None:
+        self.items.setdefault(_namespace_of(obj), {})[_name(obj)] = obj
+
+    def remove(self, obj: JSONObject) -> None:
+        by_name = self.items.get(_namespace_of(obj))
+        if by_name is not None:
+            by_name.pop(_name(obj), None)
+            if not by_name:
+                del self.items[_namespace_of(obj)]
+
+    def get(self, namespace: str, name: str) -> JSONObject | None:
+        return self.items.get(namespace, {}).get(name)
+
+    def in_namespace(self, namespace: str) -> list[JSONObject]:
+        return list(self.items.get(namespace, {}).values())
+
+    def all(self) -> list[JSONObject]:
+        return [obj for by_name in self.items.values() for obj in by_name.values()]
+
+    def count(self) -> int:
+        return sum(len(by_name) for by_name in self.items.values())
+
+
+def _status_code(error: BaseException) -> int | None:
+    status = getattr(error, "status", None)
+    return status if isinstance(status, int) else None
+
+
+class KubernetesCluster:
+    """Namespaces and NetworkPolicies from the Kubernetes API, through a watch-backed cache.
+
+    ``api_client`` is a ``kubernetes.client.ApiClient``; when None, it is built from
+    ``kubeconfig``/``context`` if given, else in-cluster config, else the default kubeconfig.
+    ``policy`` returns the policy in force, for the namespaces gauge. The timing parameters
+    exist so tests can run the real loop quickly.
+    """
+
+    def __init__(self, api_client: Any = None, *, kubeconfig: str | None = None,
+                 context: str | None = None, policy: Callable[[], Policy] | None = None,
+                 watch_timeout_seconds: int = 300, request_timeout: float = 10.0,
+                 live_timeout: float = 3.0, backoff_initial: float = 0.5,
+                 backoff_max: float = 30.0, metrics_interval: float = 10.0) -> None:
+        from kubernetes import client as k8s_client
+
+        self._api_client = api_client or _build_api_client(kubeconfig, context)
+        self._core = k8s_client.CoreV1Api(self._api_client)
+        self._networking = k8s_client.NetworkingV1Api(self._api_client)
+        self._policy = policy
+        self.watch_timeout_seconds = watch_timeout_seconds
+        self.request_timeout = request_timeout
+        self.live_timeout = live_timeout
+        self.backoff_initial = backoff_initial
+        self.backoff_max = backoff_max
+        self.metrics_interval = metrics_interval
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._generation = 0
+        self._gauge_key: tuple[int, int] | None = None
+        self._namespaces = _Resource("namespaces", "Namespace", self._core.list_namespace)
+        self._policies = _Resource("networkpolicies", "NetworkPolicy",
+                                   self._networking.list_network_policy_for_all_namespaces)
+        CACHE_SYNCED.set(0)
+
+    # -- lifecycle --
+
+    def start(self) -> None:
+        """Start the list/watch threads and the metrics ticker (idempotent)."""
+        if self._threads:
+            return
+        self._stopping.clear()
+        for resource in (self._namespaces, self._policies):
+            thread = threading.Thread(target=self._run, args=(resource,),
+                                      name=f"netpol-guard-watch-{resource.name}", daemon=True)
+            self._threads.append(thread)
+        self._threads.append(threading.Thread(target=self._tick, name="netpol-guard-cache-metrics",
+                                              daemon=True))
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the threads: closes open watch connections so blocked reads return."""
+        self._stopping.set()
+        for resource in (self._namespaces, self._policies):
+            _close_response(resource.response)
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads = []
+
+    # -- reads --
+
+    def is_ready(self) -> bool:
+        """True once both resources have been listed (stays true while the watch recovers)."""
+        return self._namespaces.synced and self._policies.synced
+
+    def _require_synced(self) -> None:
+        if not self.is_ready():
+            raise ClusterUnavailable("the cluster cache has not synced with the Kubernetes API yet")
+
+    def get_namespace(self, name: str, *, live: bool = False) -> JSONObject | None:
+        if live:
+            return self._live_get_namespace(name)
+        self._require_synced()
+        with self._lock:
+            return self._namespaces.get("", name)
+
+    def list_network_policies(self, namespace: str, *, live: bool = False) -> list[JSONObject]:
+        if live:
+            return self._live_list_network_policies(namespace)
+        self._require_synced()
+        with self._lock:
+            return self._policies.in_namespace(namespace)
+
+    def list_namespaces(self) -> list[JSONObject]:
+        self._require_synced()
+        with self._lock:
+            return self._namespaces.all()
+
+    def list_all_network_policies(self) -> list[JSONObject]:
+        self._require_synced()
+        with self._lock:
+            return self._policies.all()
+
+    def cache_age(self) -> float | None:
+        """Seconds since the API server was last heard from (None before the first sync)."""
+        heard = min(self._namespaces.last_heard, self._policies.last_heard)
+        return max(0.0, time.time() - heard) if heard else None
+
+    def status(self) -> dict[str, Any]:
+        age = self.cache_age()
+        if age is not None:
+            CACHE_AGE.set(age)
+        with self._lock:
+            return {
+                "source": "kubernetes",
+                "ready": self.is_ready(),
+                "synced": {r.name: r.synced for r in (self._namespaces, self._policies)},
+                "resourceVersion": {r.name: r.resource_version
+                                    for r in (self._namespaces, self._policies)},
+                "cacheAgeSeconds": None if age is None else round(age, 3),
+                "namespaces": self._namespaces.count(),
+                "networkPolicies": self._policies.count(),
+            }
+
+    # -- live reads --
+
+    def _live_get_namespace(self, name: str) -> JSONObject | None:
+        try:
+            response = self._core.read_namespace(
+                name, _preload_content=False, _request_timeout=self.live_timeout)
+            body = _read_json(response)
+        except Exception as error:
+            if _status_code(error) == 404:
+                return None
+            raise self._unavailable("get", f"namespace {name}", error) from error
+        return body if isinstance(body, dict) else None
+
+    def _live_list_network_policies(self, namespace: str) -> list[JSONObject]:
+        try:
+            response = self._networking.list_namespaced_network_policy(
+                namespace, _preload_content=False, _request_timeout=self.live_timeout)
+            body = _read_json(response)
+        except Exception as error:
+            raise self._unavailable("list", f"NetworkPolicies in {namespace}", error) from error
+        return _list_items(body, "NetworkPolicy")
+
+    def _unavailable(self, operation: str, what: str, error: BaseException) -> ClusterUnavailable:
+        API_ERRORS.labels(operation).inc()
+        log.warning("kubernetes API: %s %s failed: %s", operation, what, _describe(error))
+        return ClusterUnavailable(f"cannot {operation} {what}: {_describe(error)}")
+
+    # -- list and watch --
+
+    def _run(self, resource: _Resource) -> None:
+        backoff = self.backoff_initial
+        while not self._stopping.is_set():
+            try:
+                if resource.resource_version is None:
+                    self._list(resource)
+                self._watch(resource)
+                backoff = self.backoff_initial
+            except _Gone:
+                log.info("kubernetes API: %s watch expired (410 Gone), relisting", resource.name)
+                resource.resource_version = None
+            except Exception as error:
+                if self._stopping.is_set():
+                    break
+                if _status_code(error) == 410:
+                    resource.resource_version = None
+                    continue
+                operation = "list" if resource.resource_version is None else "watch"
+                API_ERRORS.labels(operation).inc()
+                # Full jitter spreads the reconnects of many webhook pods after an outage.
+                delay = random.uniform(backoff / 2, backoff)
+                log.warning("kubernetes API: %s %s failed (%s); retrying in %.2fs",
+                            operation, resource.name, _describe(error), delay)
+                self._stopping.wait(delay)
+                backoff = min(backoff * 2, self.backoff_max)
+
+    def _list(self, resource: _Resource) -> None:
+        response = resource.list_call(_preload_content=False,
+                                      _request_timeout=self.request_timeout)
+        body = _read_json(response)
+        items = _list_items(body, resource.kind)
+        metadata = body.get("metadata") if isinstance(body, dict) else None
+        version = metadata.get("resourceVersion") if isinstance(metadata, dict) else None
+        with self._lock:
+            resource.replace(items)
+            resource.resource_version = str(version) if version else None
+            resource.synced = True
+            resource.last_heard = time.time()
+            self._generation += 1
+        CACHE_SYNCED.set(1 if self.is_ready() else 0)
+        log.info("kubernetes API: listed %d %s at resourceVersion %s",
+                 len(items), resource.name, version)
+
+    def _watch(self, resource: _Resource) -> None:
+        response = resource.list_call(
+            watch=True, resource_version=resource.resource_version,
+            allow_watch_bookmarks=True, timeout_seconds=self.watch_timeout_seconds,
+            _preload_content=False,
+            # The server ends the watch after timeout_seconds; a read that stays silent longer
+            # means a dead connection.
+            _request_timeout=(self.request_timeout, self.watch_timeout_seconds + 15))
+        resource.response = response
+        try:
+            with self._lock:
+                resource.last_heard = time.time()
+            if self._stopping.is_set():
+                return
+            for line in _iter_lines(response):
+                if self._stopping.is_set():
+                    return
+                self._apply_event(resource, line)
+        finally:
+            resource.response = None
+            _close_response(response)
+
+    def _apply_event(self, resource: _Resource, line: str) -> None:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            log.warning("kubernetes API: unparseable %s watch line skipped", resource.name)
+            return
+        if not isinstance(event, dict):
+            return
+        kind, obj = event.get("type"), event.get("object")
+        if not isinstance(obj, dict):
+            return
+        if kind == "ERROR":
+            code = obj.get("code")
+            if code == 410:
+                raise _Gone()
+            raise RuntimeError(f"watch error {code}: {obj.get('message', '')}")
+        version = _metadata(obj).get("resourceVersion")
+        with self._lock:
+            if kind in ("ADDED", "MODIFIED"):
+                resource.put(obj)
+                self._generation += 1
+            elif kind == "DELETED":
+                resource.remove(obj)
+                self._generation += 1
+            if version:
+                resource.resource_version = str(version)
+            resource.last_heard = time.time()
+
+    # -- metrics --
+
+    def _tick(self) -> None:
+        while not self._stopping.wait(self.metrics_interval):
+            self.update_metrics()
+
+    def update_metrics(self) -> None:
+        """Refresh the cache-age gauge and, when cache or policy changed, the namespaces gauge."""
+        age = self.cache_age()
+        if age is not None:
+            CACHE_AGE.set(age)
+        CACHE_SYNCED.set(1 if self.is_ready() else 0)
+        if self._policy is None or not self.is_ready():
+            return
+        policy = self._policy()
+        key = (self._generation, id(policy))
+        if key == self._gauge_key:
+            return
+        # Imported here: the engine is pure and must not import this module, but may be used by it.
+        from webhook.engine.defaultdeny import is_protected, missing_directions
+
+        with self._lock:
+            namespaces = self._namespaces.all()
+            by_namespace = {namespace: list(by_name.values())
+                            for namespace, by_name in self._policies.items.items()}
+        counts = {"protected": 0, "compliant": 0, "not_compliant": 0, "exempt": 0}
+        for namespace_obj in namespaces:
+            if not is_protected(namespace_obj, policy):
+                counts["exempt"] += 1
+                continue
+            counts["protected"] += 1
+            missing = missing_directions(by_namespace.get(_name(namespace_obj), []),
+                                         policy.default_deny.directions)
+            counts["not_compliant" if missing else "compliant"] += 1
+        for state, count in counts.items():
+            NAMESPACES.labels(state).set(count)
+        self._gauge_key = key
+
+
+def _build_api_client(kubeconfig: str | None, context: str | None) -> Any:
+    from kubernetes import client as k8s_client
+    from kubernetes import config as k8s_config
+
+    if kubeconfig:
+        return k8s_config.new_client_from_config(  # type: ignore[no-untyped-call]
+            config_file=kubeconfig, context=context)
+    if os.environ.get("KUBERNETES_SERVICE_HOST") and not context:
+        configuration = k8s_client.Configuration()
+        k8s_config.load_incluster_config(  # type: ignore[no-untyped-call]
+            client_configuration=configuration)
+        return k8s_client.ApiClient(configuration)
+    return k8s_config.new_client_from_config(context=context)  # type: ignore[no-untyped-call]
+
+
+def _read_json(response: Any) -> Any:
+    try:
+        return json.loads(response.data)
+    finally:
+        response.release_conn()
+
+
+def _list_items(body: Any, kind: str) -> list[JSONObject]:
+    items = body.get("items") if isinstance(body, dict) else None
+    if not isinstance(items, list):
+        raise ClusterUnavailable(f"the API server sent a {kind} list without items")
+    result = []
+    for item in items:
+        if isinstance(item, dict):
+            # List items omit kind and apiVersion; restore them for the engine and for audit.
+            item.setdefault("kind", kind)
+            result.append(item)
+    return result
+
+
+def _iter_lines(response: Any) -> Iterator[str]:
+    """Lines of a chunked watch stream (one JSON event per line)."""
+    buffer = b""
+    for chunk in response.stream(amt=None, decode_content=False):
+        buffer += chunk
+        while b"\n" in buffer:
+            line, buffer = buffer.split(b"\n", 1)
+            if line.strip():
+                yield line.decode("utf-8", errors="replace")
+    if buffer.strip():
+        yield buffer.decode("utf-8", errors="replace")
+
+
+def _close_response(response: Any) -> None:
+    if response is None:
+        return
+    try:
+        # Shut the socket down first so a read blocked in another thread returns at once.
+        import socket
+
+        sock = getattr(getattr(response, "connection", None), "sock", None)
+        if sock is not None:
+            sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    try:
+        response.close()
+    except Exception:  # noqa: BLE001 - closing is best effort
+        pass
+
+
+def _describe(error: BaseException) -> str:
+    status = _status_code(error)
+    reason = getattr(error, "reason", None)
+    if status:
+        return f"HTTP {status} {reason or ''}".strip()
+    return f"{type(error).__name__}: {error}"
+
+
+# --- factory ----------------------------------------------------------------------------------
+
+def make_cluster(source: str, inventory: str | None = None, kubeconfig: str | None = None,
+                 context: str | None = None, *,
+                 policy: Callable[[], Policy] | None = None) -> ClusterState:
+    """The cluster state for ``netpol-guard serve``/``audit``: "inventory" or "kubernetes".
+
+    The Kubernetes source is returned unstarted: call ``start()`` in the process that serves
+    (after gunicorn forks its workers).
+    """
+    if source == "inventory":
+        return InventoryCluster(inventory)
+    if source == "kubernetes":
+        return KubernetesCluster(kubeconfig=kubeconfig, context=context, policy=policy)
+    raise ValueError(f"unknown cluster source {source!r} (expected inventory or kubernetes)")

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+
+@pytest.fixture
+def app() -> Flask:
+    from webhook.app import create_app
+    from webhook.cluster import make_cluster
+    from webhook.policy.store import PolicyStore
+
+    store = PolicyStore(None)
+    cluster = make_cluster("inventory")
+    return create_app(store, cluster, {"TESTING": True})
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def post_review(client: FlaskClient, body: Any, *, content_type: str = "application/json",
+                raw: bytes | None = None) -> Any:
+    import json
+
+    data = raw if raw is not None else json.dumps(body).encode()
+    return client.post("/validate?timeout=10s", data=data, content_type=content_type)

@@ -1,0 +1,127 @@
+"""Bad input to /validate gets a JSON answer: an AdmissionReview deny when the uid is known,
+otherwise a JSON 400/413/415 Status. Never HTML, never a 500."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from tests.conftest import load_review
+from tests.service.conftest import post_review
+from webhook.admission import MAX_BODY_BYTES, MAX_JSON_DEPTH
+
+
+def _review(**changes: Any) -> dict[str, Any]:
+    review = load_review("pod-create-kubectl-run")
+    review["request"].update(changes)
+    return review
+
+
+def _without(key: str) -> dict[str, Any]:
+    review = load_review("pod-create-kubectl-run")
+    del review["request"][key]
+    return review
+
+
+UID = load_review("pod-create-kubectl-run")["request"]["uid"]
+
+# (id, body bytes, content type, expected HTTP status, uid expected in an AdmissionReview deny)
+CASES_WITHOUT_UID = [
+    ("empty body", b"", "application/json", 400),
+    ("not json", b"{this is not json", "application/json", 400),
+    ("json array", b"[1, 2]", "application/json", 400),
+    ("json string", b'"AdmissionReview"', "application/json", 400),
+    ("request missing", json.dumps({"apiVersion": "admission.k8s.io/v1",
+                                    "kind": "AdmissionReview"}).encode(),
+     "application/json", 400),
+    ("uid missing", json.dumps(_without("uid")).encode(), "application/json", 400),
+    ("uid empty", json.dumps(_review(uid="")).encode(), "application/json", 400),
+    ("nested too deep", b"[" * (MAX_JSON_DEPTH + 1) + b"]" * (MAX_JSON_DEPTH + 1),
+     "application/json", 400),
+    ("nested 100000 deep", b"{\"a\":" * 100_000 + b"1" + b"}" * 100_000,
+     "application/json", 400),
+    ("body over 7 MiB", b" " * (MAX_BODY_BYTES + 1), "application/json", 413),
+    ("text/plain without uid", b"hello", "text/plain", 415),
+    ("invalid utf-8", b"\xff\xfe{\"a\": 1}", "application/json", 400),
+]
+
+
+@pytest.mark.parametrize(("body", "content_type", "status"),
+                         [pytest.param(b, c, s, id=i) for i, b, c, s in CASES_WITHOUT_UID])
+def test_request_without_usable_uid_gets_a_json_status(
+        client: FlaskClient, body: bytes, content_type: str, status: int) -> None:
+    answer = post_review(client, None, raw=body, content_type=content_type)
+
+    assert answer.status_code == status
+    assert answer.mimetype == "application/json"
+    document = answer.get_json()
+    assert document["kind"] == "Status"
+    assert document["code"] == status
+    assert document["message"]
+
+
+CASES_WITH_UID = [
+    ("unknown review apiVersion", _review() | {"apiVersion": "admission.k8s.io/v2"},
+     "application/json", 400, "apiVersion"),
+    ("kind is not AdmissionReview", _review() | {"kind": "TokenReview"},
+     "application/json", 400, "kind"),
+    ("request.kind missing", _without("kind"), "application/json", 400, "request.kind"),
+    ("operation unknown", _review(operation="PATCH"), "application/json", 400, "operation"),
+    ("object null on CREATE", _review(object=None), "application/json", 400, "null"),
+    ("object is a list", _review(object=[1]), "application/json", 400, "object"),
+    ("wrong content type with a uid", _review(), "text/plain", 415, "Content-Type"),
+]
+
+
+@pytest.mark.parametrize(("review", "content_type", "code", "words"),
+                         [pytest.param(r, c, s, w, id=i) for i, r, c, s, w in CASES_WITH_UID])
+def test_request_with_uid_gets_an_admission_review_deny(
+        client: FlaskClient, review: dict[str, Any], content_type: str, code: int,
+        words: str) -> None:
+    answer = post_review(client, review, content_type=content_type)
+
+    assert answer.status_code == 200
+    assert answer.mimetype == "application/json"
+    response = answer.get_json()["response"]
+    assert response["uid"] == UID
+    assert response["allowed"] is False
+    assert response["status"]["code"] == code
+    assert words in response["status"]["message"]
+
+
+@pytest.mark.parametrize(("method", "path", "status"), [
+    pytest.param("get", "/validate", 405, id="GET on /validate"),
+    pytest.param("post", "/nope", 404, id="unknown path"),
+])
+def test_http_errors_are_json_too(client: FlaskClient, method: str, path: str,
+                                  status: int) -> None:
+    answer = getattr(client, method)(path)
+
+    assert answer.status_code == status
+    assert answer.mimetype == "application/json"
+    assert answer.get_json()["code"] == status
+
+
+def test_engine_exception_fails_closed_with_code_500(client: FlaskClient,
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    from webhook import views
+
+    def explode(*_: Any) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(views, "review_request", explode)
+    review = load_review("networkpolicy-create-default-deny-all")
+
+    answer = post_review(client, review)
+
+    assert answer.status_code == 200
+    response = answer.get_json()["response"]
+    assert response["allowed"] is False
+    assert response["status"]["code"] == 500
+    assert review["request"]["uid"] in response["status"]["message"]
+    assert any(getattr(r, "fields", {}).get("uid") == review["request"]["uid"]
+               for r in caplog.records)

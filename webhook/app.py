@@ -1,0 +1,33 @@
+"""The Flask application factory: wires the policy store and cluster state into the views."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from flask import Flask
+
+from webhook.admission import MAX_BODY_BYTES
+
+if TYPE_CHECKING:
+    from webhook.cluster import ClusterState
+    from webhook.policy.store import PolicyStore
+
+
+def create_app(policy_store: PolicyStore, cluster: ClusterState | None = None,
+               config: dict[str, Any] | None = None) -> Flask:
+    """Build the webhook app.
+
+    ``policy_store`` supplies the policy in force (hot-reloaded); ``cluster`` the namespaces and
+    NetworkPolicies for default-deny checks (None: no cluster state, those checks follow the
+    policy's ``clusterUnavailable``).
+    """
+    from webhook import views
+
+    app = Flask("netpol_guard")
+    # Werkzeug refuses larger bodies while reading; views turn that into a JSON 413.
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.config.update(config or {})
+    app.extensions["netpol_guard"] = views.Wiring(policy_store=policy_store, cluster=cluster)
+    app.register_blueprint(views.blueprint)
+    views.register_error_handlers(app)
+    return app

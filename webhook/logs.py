@@ -1,0 +1,68 @@
+"""JSON log lines: one per review, and the server's own events. Never an object's content."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from typing import Any
+
+from webhook.decision import Decision
+from webhook.request import AdmissionRequest
+
+REVIEW_LOGGER = logging.getLogger("netpol_guard.review")
+
+
+class JsonFormatter(logging.Formatter):
+    """Formats a record as one JSON object; structured fields come from ``extra={"fields":…}``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            entry.update(fields)
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def configure(level: str = "info") -> None:
+    """Send the ``netpol_guard`` loggers to stderr as JSON lines (idempotent)."""
+    root = logging.getLogger("netpol_guard")
+    root.setLevel(level.upper())
+    if not any(getattr(h, "_netpol_guard", False) for h in root.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonFormatter())
+        handler._netpol_guard = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+        root.propagate = False
+
+
+def review_fields(request: AdmissionRequest, decision: Decision,
+                  duration_ms: float) -> dict[str, Any]:
+    """The fields of a review's log line: who, what and the verdict — not the object."""
+    return {
+        "uid": request.uid,
+        "kind": request.kind,
+        "namespace": request.namespace,
+        "name": request.name,
+        "operation": request.operation,
+        "dryRun": request.dry_run,
+        "user": request.user.username,
+        "verdict": decision.verdict,
+        "code": decision.code if not decision.allowed else 200,
+        "rules": list(decision.rule_ids),
+        "durationMs": round(duration_ms, 3),
+    }
+
+
+def log_review(request: AdmissionRequest, decision: Decision, duration_ms: float) -> None:
+    """One JSON line for one review."""
+    REVIEW_LOGGER.info("review", extra={"fields": review_fields(request, decision, duration_ms)})
