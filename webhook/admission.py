@@ -91,7 +91,9 @@ def _parse_request(request: JSONObject, uid: str, api_version: str) -> Admission
         raise fail(f"request.object is null on {operation}")
     if operation == "DELETE" and old_obj is None and obj is None:
         raise fail("request.oldObject is null on DELETE")
-    resource = request.get("resource") if isinstance(request.get("resource"), dict) else {}
+    resource = request.get("resource")
+    if not isinstance(resource, dict):
+        resource = {}
     return AdmissionRequest(
         uid=uid,
         kind=kind["kind"],

@@ -592,7 +592,13 @@ def _cidr_errors(path: str, value: str, strict: bool) -> list[FieldError]:
 
 
 def _canonical(cidr: _Cidr) -> str:
-    return f"{cidr.network.network_address}/{cidr.network.prefixlen}"
+    network = cidr.network
+    if isinstance(network, ipaddress.IPv6Network) and _is_4in6(network.network_address) \
+            and network.prefixlen >= 96:
+        # An IPv4-mapped CIDR means the IPv4 network it maps: suggest that spelling.
+        mapped = network.network_address.ipv4_mapped
+        return f"{mapped}/{network.prefixlen - 96}"
+    return f"{network.network_address}/{network.prefixlen}"
 
 
 def _cidr_warnings(path: str, value: str) -> list[str]:
@@ -743,7 +749,8 @@ def _validate_spec(spec: JSONObject, opts: _Options) -> Iterator[FieldError]:
                 yield from _validate_peer(peer, f"{rule_path}.{peers_key}[{peer_index}]", opts)
     policy_types = spec.get("policyTypes") or []
     if len(policy_types) > 2:
-        yield _invalid("spec.policyTypes", policy_types, "may not specify more than two policyTypes")
+        yield _invalid("spec.policyTypes", policy_types,
+                       "may not specify more than two policyTypes")
         return
     for index, policy_type in enumerate(policy_types):
         if policy_type not in ("Ingress", "Egress"):

@@ -30,7 +30,7 @@ from webhook.apiserver import ApiServerResult, FieldValidation
 from webhook.decision import Action
 from webhook.manifests import SourceObject
 from webhook.policy.model import Policy
-from webhook.report import Finding
+from webhook.report import CheckReport, Finding
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -151,7 +151,7 @@ class _NamespaceState:
 
 def check_objects(objects: Iterable[SourceObject], policy: Policy, cluster: Any = None, *,
                   default_namespace: str = "default",
-                  field_validation: FieldValidation = "Warn") -> Any:
+                  field_validation: FieldValidation = "Warn") -> CheckReport:
     """Every finding on ``objects``, as a :class:`webhook.report.CheckReport`.
 
     ``cluster`` (a ``ClusterState`` or None) supplies what is already stored: namespaces and
@@ -161,7 +161,7 @@ def check_objects(objects: Iterable[SourceObject], policy: Policy, cluster: Any 
     """
     from webhook.apiserver import admit_namespace, admit_network_policy
     from webhook.engine.defaultdeny import WORKLOAD_KINDS
-    from webhook.report import CheckReport, sort_findings
+    from webhook.report import sort_findings
 
     objects = list(objects)
     findings: list[Finding] = []

@@ -415,14 +415,15 @@ class KubernetesCluster:
                     self._list(resource)
                 self._watch(resource)
                 backoff = self.backoff_initial
-            except _Gone:
-                log.info("kubernetes API: %s watch expired (410 Gone), relisting", resource.name)
-                resource.resource_version = None
             except Exception as error:
                 if self._stopping.is_set():
                     break
-                if _status_code(error) == 410:
+                if isinstance(error, _Gone) or _status_code(error) == 410:
+                    log.info("kubernetes API: %s resourceVersion expired (410 Gone), relisting",
+                             resource.name)
                     resource.resource_version = None
+                    # A short pause keeps a server that keeps answering 410 from a hot loop.
+                    self._stopping.wait(random.uniform(0, self.backoff_initial))
                     continue
                 operation = "list" if resource.resource_version is None else "watch"
                 API_ERRORS.labels(operation).inc()
@@ -504,7 +505,10 @@ class KubernetesCluster:
 
     def _tick(self) -> None:
         while not self._stopping.wait(self.metrics_interval):
-            self.update_metrics()
+            try:
+                self.update_metrics()
+            except Exception:  # the ticker must outlive a policy that is not ready, or a bug
+                log.exception("updating the cluster metrics failed")
 
     def update_metrics(self) -> None:
         """Refresh the cache-age gauge and, when cache or policy changed, the namespaces gauge."""
@@ -543,15 +547,16 @@ def _build_api_client(kubeconfig: str | None, context: str | None) -> Any:
     from kubernetes import client as k8s_client
     from kubernetes import config as k8s_config
 
-    if kubeconfig:
+    configuration = k8s_client.Configuration()
+    # One retry covers a pooled keep-alive connection the server has closed; more would make a
+    # live read against an unreachable API server hold the admission request for too long.
+    configuration.retries = 1
+    if kubeconfig or context or not os.environ.get("KUBERNETES_SERVICE_HOST"):
         return k8s_config.new_client_from_config(  # type: ignore[no-untyped-call]
-            config_file=kubeconfig, context=context)
-    if os.environ.get("KUBERNETES_SERVICE_HOST") and not context:
-        configuration = k8s_client.Configuration()
-        k8s_config.load_incluster_config(  # type: ignore[no-untyped-call]
-            client_configuration=configuration)
-        return k8s_client.ApiClient(configuration)
-    return k8s_config.new_client_from_config(context=context)  # type: ignore[no-untyped-call]
+            config_file=kubeconfig, context=context, client_configuration=configuration)
+    k8s_config.load_incluster_config(  # type: ignore[no-untyped-call]
+        client_configuration=configuration)
+    return k8s_client.ApiClient(configuration)
 
 
 def _read_json(response: Any) -> Any:

@@ -6,6 +6,9 @@ Choices, measured on a 2-core machine (DESIGN.md §6, bench/):
   ``Connection: close`` and gthread stalls on idle connections.
 - ``timeout`` (the worker heartbeat) stays below the webhook's ``timeoutSeconds`` (3 s by
   default) so a stuck worker is replaced before the API server gives up on many requests.
+- kept-alive connections are spread evenly over the workers (webhook.balance): left alone,
+  gunicorn often puts all of a client's connections on one worker, which then runs alone
+  under its GIL at less than half the throughput.
 - no control socket (a read-only root filesystem has nowhere to put it) and the heartbeat
   file on /dev/shm, which is memory-backed even when / is read-only.
 """
@@ -16,6 +19,8 @@ import os
 import shutil
 from dataclasses import dataclass
 from typing import Any
+
+from webhook import balance
 
 WORKER_CLASS = "webhook.worker.WebhookWorker"
 
@@ -69,6 +74,7 @@ def gunicorn_options(settings: ServeSettings) -> dict[str, Any]:
         "limit_request_fields": 100,
         "child_exit": _child_exit,
         "on_exit": _on_exit(settings.metrics_dir),
+        **balance.hooks(),
     }
     if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
         options["worker_tmp_dir"] = "/dev/shm"
@@ -85,12 +91,13 @@ def _ssl_context_hook(settings: ServeSettings) -> Any:
     return ssl_context
 
 
-def _child_exit(_server: Any, worker: Any) -> None:
+def _child_exit(server: Any, worker: Any) -> None:
+    balance.release_worker(server, worker)
     # A dead worker's live gauges must not linger in the multiprocess files.
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 
-        multiprocess.mark_process_dead(worker.pid)
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
 
 
 def _on_exit(metrics_dir: str) -> Any:

@@ -126,7 +126,7 @@ def _child(node: yaml.Node, part: str | int) -> tuple[int, yaml.Node] | None:
 
 
 class _Refused(yaml.YAMLError):
-    def __init__(self, message: str, mark: yaml.Mark | None) -> None:
+    def __init__(self, message: str, mark: Any) -> None:
         super().__init__(message)
         self.message = message
         self.mark = mark
@@ -138,7 +138,7 @@ class _StrictLoader(yaml.SafeLoader):
     _depth = 0
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
-        event = self.peek_event()
+        event: Any = self.peek_event()  # type: ignore[no-untyped-call]
         if isinstance(event, yaml.AliasEvent):
             raise _Refused(f"YAML aliases are not allowed (found alias *{event.anchor}); "
                            "write the value out", event.start_mark)
@@ -150,7 +150,7 @@ class _StrictLoader(yaml.SafeLoader):
         try:
             if self._depth > MAX_DEPTH:
                 raise _Refused(f"nesting deeper than {MAX_DEPTH} levels", event.start_mark)
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+            return super().compose_node(parent, index)
         finally:
             self._depth -= 1
 
@@ -188,7 +188,7 @@ def _yaml_documents(text: str, source: str) -> Iterator[tuple[Any, yaml.Node]]:
         loader.dispose()
 
 
-def _mark_line(mark: yaml.Mark | None) -> int | None:
+def _mark_line(mark: Any) -> int | None:
     return mark.line + 1 if mark is not None else None
 
 

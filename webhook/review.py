@@ -8,7 +8,9 @@ The one place where the engine meets cluster state:
    the snapshot is "unavailable" and state-dependent checks follow ``clusterUnavailable``;
 3. a deny that came from cluster state is confirmed with a live read (the API, or a rescan of
    the inventory) and re-evaluated, so a default-deny created a moment ago never causes a wrong
-   deny. The outcome is counted in ``LIVE_CONFIRMS`` (confirmed, overturned, unavailable).
+   deny. The outcome is counted in ``LIVE_CONFIRMS`` (confirmed, overturned, unavailable);
+4. the deletion (or change) of a default-deny that the cache says is not the last one is
+   re-checked live too, so deleting several in a row cannot slip past a lagging watch.
 
 No side effects beyond metrics and logs: the same request (dry-run or not, retried with another
 uid) gets the same verdict.
@@ -17,6 +19,7 @@ uid) gets the same verdict.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from webhook.cluster import ClusterState, ClusterUnavailable
 from webhook.decision import Decision
@@ -43,6 +46,8 @@ def review_request(request: AdmissionRequest, policy: Policy, cluster: ClusterSt
     if not dispatch.needs_state(request):
         return evaluate(dispatch.EMPTY).decision
     first = evaluate(read_snapshot(request, cluster, live=False))
+    if first.allow_depends_on_state:
+        return _recheck_allow(request, cluster, first, evaluate)
     if not first.depends_on_state:
         return first.decision
     try:
@@ -59,6 +64,18 @@ def review_request(request: AdmissionRequest, policy: Policy, cluster: ClusterSt
     if confirmed.decision.allowed:
         log.info("live read overturned a cached deny of %s (cache was behind)", request.subject)
     return confirmed.decision
+
+
+def _recheck_allow(request: AdmissionRequest, cluster: ClusterState | None, first: Evaluation,
+                   evaluate: Callable[[ClusterSnapshot], Evaluation]) -> Decision:
+    """Re-check live an allow that a lagging cache could have made wrong (the last deny)."""
+    try:
+        snapshot = read_snapshot(request, cluster, live=True, raise_unavailable=True)
+    except ClusterUnavailable as error:
+        # The cache's answer is the best there is; the API being down is no reason to refuse.
+        log.warning("live re-check of %s failed: %s", request.subject, error)
+        return first.decision
+    return evaluate(snapshot).decision
 
 
 def read_snapshot(request: AdmissionRequest, cluster: ClusterState | None, *, live: bool,

@@ -108,7 +108,7 @@ def build_wsgi_app(settings: ServeSettings) -> Any:
     return create_app(store, cluster, {"POLICY_CONFIGMAP": settings.policy_configmap})
 
 
-def _application_base() -> type:
+def _application_base() -> Any:
     from gunicorn.app.base import BaseApplication
 
     return BaseApplication

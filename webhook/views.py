@@ -27,6 +27,7 @@ from webhook.admission import (
 )
 from webhook.decision import Decision, deny
 from webhook.logs import log_review
+from webhook.policy.store import PolicyNotReady
 from webhook.review import review_request
 
 if TYPE_CHECKING:
@@ -78,6 +79,11 @@ def validate() -> Response:
     wiring = _wiring()
     try:
         decision = review_request(admission, wiring.policy_store.current(), wiring.cluster)
+    except PolicyNotReady as not_ready:
+        # Readiness keeps the API server away until a policy loads; answer in band regardless.
+        decision = deny(f"netpol-guard has no valid policy loaded yet ({not_ready}); the "
+                        "request is refused until one is.", code=503,
+                        reason="ServiceUnavailable")
     except Exception:  # fail closed: the API server shows the message, we keep the trace
         log.exception("engine error", extra={"fields": {"uid": admission.uid,
                                                         "kind": admission.kind}})

@@ -11,24 +11,71 @@ from __future__ import annotations
 
 import json
 import os
+import time
+from functools import partial
 from typing import Any
 
 import gevent
+from gevent.pool import Pool
+from gevent.server import StreamServer
 from gunicorn import util
+from gunicorn.sock import ssl_context
 from gunicorn.workers.ggevent import GeventWorker
+
+from webhook.balance import TICK_SECONDS, WorkerSlot
 
 HANDSHAKE_TIMEOUT_ENV = "NETPOL_GUARD_HANDSHAKE_TIMEOUT"
 REQUEST_TIMEOUT_ENV = "NETPOL_GUARD_REQUEST_TIMEOUT"
 
 
-class WebhookWorker(GeventWorker):
+class WebhookWorker(GeventWorker):  # type: ignore[misc]
     """GeventWorker with a handshake deadline, a per-request deadline and JSON errors."""
+
+    balance_slot: WorkerSlot | None = None
 
     def init_process(self) -> None:
         self.handshake_timeout = float(os.environ.get(HANDSHAKE_TIMEOUT_ENV, "5"))
         self.request_timeout = float(os.environ.get(REQUEST_TIMEOUT_ENV, "10"))
         util.write_error = write_json_error
         super().init_process()
+
+    def run(self) -> None:
+        """GeventWorker.run, with servers that take part in the connection balance."""
+        slot = self.balance_slot
+        if slot is None or self.cfg.workers < 2:
+            super().run()
+            return
+        ssl_args = {"ssl_context": ssl_context(self.cfg)} if self.cfg.is_ssl else {}
+        servers: list[BalancedStreamServer] = []
+        for sock in self.sockets:
+            sock.setblocking(1)
+            server = BalancedStreamServer(sock, slot, handle=partial(self.handle, sock),
+                                          spawn=Pool(self.worker_connections), **ssl_args)
+            server.max_accept = 1
+            server.start()
+            servers.append(server)
+        ticker = gevent.spawn(_rebalance, servers, slot)
+
+        while self.alive:
+            self.notify()
+            gevent.sleep(1.0)
+
+        ticker.kill(block=False)
+        try:
+            for server in servers:  # stop accepting
+                server.close()
+            # Finish the requests in flight, up to graceful_timeout.
+            started = time.time()
+            while time.time() - started <= self.cfg.graceful_timeout:
+                if all(server.pool.free_count() == server.pool.size for server in servers):
+                    return
+                self.notify()
+                gevent.sleep(1.0)
+            self.log.warning("Worker graceful timeout (pid:%s)", self.pid)
+            for server in servers:
+                server.stop(timeout=1)
+        except Exception:  # as gunicorn's GeventWorker: the worker is exiting anyway
+            pass
 
     def handle(self, listener: Any, client: Any, addr: Any) -> None:
         client.setblocking(1)
@@ -52,6 +99,8 @@ class WebhookWorker(GeventWorker):
         super().handle(listener, client, addr)
 
     def handle_request(self, listener_name: Any, req: Any, sock: Any, addr: Any) -> bool:
+        if self.balance_slot is not None:
+            self.balance_slot.request_handled()
         timer = gevent.Timeout(self.request_timeout)
         timer.start()
         try:
@@ -64,6 +113,50 @@ class WebhookWorker(GeventWorker):
             raise StopIteration() from None
         finally:
             timer.close()
+
+
+class BalancedStreamServer(StreamServer):  # type: ignore[misc]
+    """A StreamServer that accepts only while its worker holds no more than its fair share."""
+
+    def __init__(self, listener: Any, slot: WorkerSlot, **kwargs: Any) -> None:
+        self.balance_slot = slot
+        super().__init__(listener, **kwargs)
+
+    def do_read(self) -> Any:
+        slot = self.balance_slot
+        if not slot.may_accept():
+            self.stop_accepting()  # _rebalance starts it again
+            return None
+        accepted = super().do_read()
+        if accepted:
+            slot.connection_opened()
+        return accepted
+
+    def do_close(self, sock: Any, *args: Any) -> None:
+        # Called once for every accepted connection, when its handler is done.
+        try:
+            super().do_close(sock, *args)
+        finally:
+            self.balance_slot.connection_closed()
+
+    @property
+    def accepting(self) -> bool:
+        return self._watcher is not None
+
+
+def _rebalance(servers: list[BalancedStreamServer], slot: WorkerSlot) -> None:
+    """Every tick: show this worker is alive; stop or resume accepting as the counts say."""
+    while True:
+        slot.beat()
+        allowed = slot.may_accept()
+        for server in servers:
+            if server.closed or not server.started:
+                continue
+            if allowed and not server.accepting:
+                server.start_accepting()
+            elif not allowed and server.accepting:
+                server.stop_accepting()
+        gevent.sleep(TICK_SECONDS)
 
 
 def write_json_error(sock: Any, status_int: int, reason: str, mesg: str) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,7 +70,7 @@ def chart_handle() -> helm.Chart:
     return helm.Chart.load(CHART_DIR)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _render_cached(values_json: str, kube_version: str, namespace: str,
                    api_versions: tuple[str, ...]) -> Rendered:
     options: dict[str, Any] = {"name": RELEASE, "namespace": namespace, "is_install": True,
@@ -105,3 +106,12 @@ def render_chart(values: dict[str, Any] | None = None, *, kube_version: str = NE
 
 def render_scenario(scenario: str, kube_version: str = NEWEST) -> Rendered:
     return render_chart(scenario_values(scenario), kube_version=kube_version)
+
+
+def prefetch(scenarios: tuple[str, ...] | list[str], kube_versions: tuple[str, ...]) -> None:
+    """Render many (scenario, version) pairs at once: the native render releases the GIL, so a
+    few threads overlap the Go engine's work (certificate generation mostly)."""
+    pairs = [(scenario, version) for scenario in scenarios for version in kube_versions]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for _ in pool.map(lambda pair: render_scenario(*pair), pairs):
+            pass

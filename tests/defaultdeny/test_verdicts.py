@@ -86,6 +86,7 @@ defaultDeny:
 WARN_ONLY = policy_text("""
 defaultDeny: {workloads: warn, namespaceUpdates: warn, lastDeny: warn}
 """)
+WORKLOADS_OFF = policy_text("defaultDeny: {workloads: \"off\"}\n")
 INGRESS_AND_EGRESS = policy_text("defaultDeny: {directions: [Ingress, Egress]}\n")
 ALICE_EXEMPT = policy_text("exemptions: {principals: {users: [alice]}}\n")
 SANDBOX_EXEMPT = policy_text("exemptions: {namespaces: [team-*]}\n")
@@ -216,11 +217,15 @@ CASES: list[Case] = [
          says=("DD001", "kubectl apply -n team-v1beta1 -f -")),
     Case("dry-run namespace create warns the same", "namespace-create-dryrun-server", "warned",
          says=("DD001", "kubectl apply -n team-dryrun -f -")),
+    Case("namespace create with workloads warn does not claim pods are refused",
+         "namespace-create", "warned", policy=WARN_ONLY,
+         says=("add one with the command below", "kubectl apply -n team-a -f -")),
     Case("webhook's own namespace create allowed without warning",
          "namespace-create-netpol-guard", "allowed"),
     Case("namespace create with exempt label by non-admin denied", "namespace-create",
          "denied", edit=both(as_alice, set_label(EXEMPT_LABEL, "true")), rules=("DD003",),
-         says=("DD003 exempt-label-principal", EXEMPT_LABEL, "alice", "labelPrincipals"),
+         says=("DD003 exempt-label-principal", EXEMPT_LABEL, "user alice is not",
+               "labelPrincipals"),
          from_state=False),
     Case("namespace create with exempt label by admin allowed without warning",
          "namespace-create", "allowed", edit=set_label(EXEMPT_LABEL, "true")),
@@ -236,8 +241,9 @@ CASES: list[Case] = [
     # Namespace UPDATE
     Case("label on namespace without default-deny denied", "namespace-update-label", "denied",
          snapshot=WITHOUT_DENY, rules=("DD001",),
-         says=("Namespace team-a violates", "DD001 missing-default-deny", "no default-deny NetworkPolicy "
-               "for Ingress", "kubectl apply -n team-a -f -"), from_state=True),
+         says=("Namespace team-a violates", "DD001 missing-default-deny",
+               "no default-deny NetworkPolicy for Ingress", "kubectl apply -n team-a -f -"),
+         from_state=True),
     Case("annotate on namespace without default-deny denied", "namespace-update-annotate",
          "denied", snapshot=WITHOUT_DENY, rules=("DD001",)),
     Case("server-side apply on namespace without default-deny denied",
@@ -395,6 +401,13 @@ CASES: list[Case] = [
     Case("networkpolicy create with cluster state unavailable still checked",
          "networkpolicy-create-allow-all-ingress", "denied", snapshot=UNAVAILABLE,
          policy=ALLOW_WHEN_UNAVAILABLE, rules=("NP001",), from_state=False),
+    Case("workloads warn: pod with cluster state unavailable only warned",
+         "pod-create-kubectl-run", "warned", snapshot=UNAVAILABLE, policy=WARN_ONLY,
+         says=("DD005",)),
+    Case("workloads off: pod with cluster state unavailable allowed", "pod-create-kubectl-run",
+         "allowed", snapshot=UNAVAILABLE, policy=WORKLOADS_OFF),
+    Case("workloads off: pod in namespace without default-deny allowed",
+         "pod-create-kubectl-run", "allowed", snapshot=WITHOUT_DENY, policy=WORKLOADS_OFF),
     Case("kube-system pod with cluster state unavailable allowed", "pod-create-kubectl-run",
          "allowed", snapshot=UNAVAILABLE, edit=in_namespace("kube-system")),
     Case("exempt label by non-admin with cluster state unavailable denied",
@@ -576,3 +589,29 @@ def test_inventory_live_read_sees_a_manifest_written_after_start(tmp_path: Any) 
     assert not review_request(pod(), DEFAULT, cluster).allowed
     (tmp_path / "deny.yaml").write_text(yaml.safe_dump(DENY_INGRESS))
     assert review_request(pod(), DEFAULT, cluster).allowed
+
+
+def delete_default_deny_ingress() -> AdmissionRequest:
+    return request_for(Case("", "networkpolicy-delete-default-deny-ingress", "denied"))
+
+
+def test_deleting_a_default_deny_the_cache_says_is_not_the_last_is_rechecked_live() -> None:
+    # kubectl delete networkpolicy --all: default-deny-all went a moment ago, the cache lags.
+    cluster = FakeCluster(cached=[DENY_INGRESS, DENY_ALL], live=[DENY_INGRESS])
+    decision = review_request(delete_default_deny_ingress(), DEFAULT, cluster)  # type: ignore[arg-type]
+    assert not decision.allowed and "DD002" in decision.message
+    assert cluster.live_reads > 0
+
+
+def test_allow_recheck_keeps_the_cache_answer_when_the_api_is_down() -> None:
+    cluster = FakeCluster(cached=[DENY_INGRESS, DENY_ALL], live=None)
+    assert review_request(delete_default_deny_ingress(), DEFAULT, cluster).allowed  # type: ignore[arg-type]
+
+
+def test_deleting_a_policy_that_is_no_default_deny_needs_no_live_read() -> None:
+    cluster = FakeCluster(cached=[DENY_INGRESS, ALLOW_FRONTEND], live=None)
+    review = load_review("networkpolicy-delete-default-deny-ingress")
+    review["request"].update(name="allow-frontend-to-api", oldObject=copy.deepcopy(ALLOW_FRONTEND))
+    request = parse_review(json.dumps(review).encode())[1]
+    assert review_request(request, DEFAULT, cluster).allowed  # type: ignore[arg-type]
+    assert cluster.live_reads == 0

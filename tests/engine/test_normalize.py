@@ -130,7 +130,13 @@ def test_selects_all(selector: Any, expected: bool) -> None:
     pytest.param("::ffff:010.000.0.0/104", "10.0.0.0/8", id="IPv4-mapped with leading zeros"),
     pytest.param("::FFFF:A9FE:A9FE/128", "169.254.169.254/32", id="IPv4-mapped in upper hex"),
     pytest.param("fd00:ec2::254/128", "fd00:ec2::254/128", id="plain IPv6 host"),
-    pytest.param("::ffff:0:0/95", "::fffe:0:0/95", id="a prefix shorter than the mapped range stays IPv6"),
+    pytest.param("0.0.0.0/" + "0" * 40, "0.0.0.0/0", id="any number of zeros in the prefix"),
+    pytest.param("0000000010.0.0.0/0008", "10.0.0.0/8", id="any number of zeros in an octet"),
+    pytest.param("00000::/0", "::/0", id="more than four digits in an IPv6 group"),
+    pytest.param("0:0:0:0:0:00000ffff:0.0.0.0/096", "0.0.0.0/0",
+                 id="IPv4-mapped with long groups and a padded prefix"),
+    pytest.param("::ffff:0:0/95", "::fffe:0:0/95",
+                 id="a prefix shorter than the mapped range stays IPv6"),
 ])
 def test_parse_cidr_sees_through_spellings(text: str, expected: str) -> None:
     assert parse_cidr(text) == ipaddress.ip_network(expected)
@@ -140,6 +146,7 @@ def test_parse_cidr_sees_through_spellings(text: str, expected: str) -> None:
     "abc", "10.0.0.1", "10.0.0.0/8 ", " 10.0.0.0/8", "10.0.0.0/33", "::/129", "10.0.0/8",
     "10.0.0.256/32", "10.0.0.0/+8", "10.0.0.0/-1", "10.0.0.0/²", "fe80::1%eth0/64",
     "0x0a.0.0.0/8", "1.2.3.4/8/8", "", "/", "::ffff:1.2.3/120", "1" * 1000 + "/8", None, 8,
+    "10000::/16", "10.0.0.0/0032" + "0", "0.0.0.0/" + "9" * 5000, "1:2:3:4:5:6:7:8:9/64",
     ["10.0.0.0/8"], {"cidr": "10.0.0.0/8"},
 ])
 def test_parse_cidr_returns_none_for_what_is_not_a_cidr(text: Any) -> None:

@@ -351,3 +351,27 @@ def test_validation_never_raises_on_any_bytes(data: bytes) -> None:
 def test_reloading_the_same_text_gives_an_equal_policy(fixture: str) -> None:
     text = fixture_policy_text(fixture)
     assert load_policy_text(text) == load_policy_text(text.encode())
+
+
+@pytest.mark.parametrize(("document", "path", "line", "message"),
+                         [case[1:] for case in REFUSALS], ids=[case[0] for case in REFUSALS])
+def test_the_pure_python_parser_refuses_the_same_way(
+        monkeypatch: pytest.MonkeyPatch, document: str | bytes, path: str, line: int | None,
+        message: str) -> None:
+    """Where PyYAML is built without libyaml the same documents fail with the same problems."""
+    expected = validate_policy_text(document)
+    monkeypatch.setattr(loader, "_StrictLoader", loader._PyStrictLoader)
+    problems = validate_policy_text(document)
+    if expected[0].message.startswith("not valid YAML"):  # the two parsers word these apart
+        assert [(p.path, p.line) for p in problems] == [(p.path, p.line) for p in expected]
+    else:
+        assert problems == expected
+
+
+@pytest.mark.parametrize("fixture", CONFIGMAP_FIXTURES)
+def test_the_pure_python_parser_accepts_the_fixtures(monkeypatch: pytest.MonkeyPatch,
+                                                     fixture: str) -> None:
+    text = fixture_policy_text(fixture)
+    expected = load_policy_text(text)
+    monkeypatch.setattr(loader, "_StrictLoader", loader._PyStrictLoader)
+    assert load_policy_text(text) == expected

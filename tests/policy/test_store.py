@@ -13,6 +13,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from webhook.decision import Action
+from webhook.logs import JsonFormatter
 from webhook.policy.loader import default_policy
 from webhook.policy.store import PolicyNotReady, PolicyStore
 
@@ -106,12 +107,13 @@ def test_an_invalid_document_keeps_the_last_good_policy(
     assert sample("netpol_guard_policy_valid") == 0
     assert reload_errors() == errors + 1
     [record] = [r for r in caplog.records if r.name == "netpol_guard.policy"]
-    logged = json.loads(record.getMessage())
-    assert logged["event"] == "policy_refused"
-    assert logged["sha256"] == sha(BAD)
-    assert logged["problems"] == [
+    line = json.loads(JsonFormatter().format(record))
+    assert line["msg"] == \
+        f"policy refused; keeping last good policy generation 1 sha256 {sha(doc(20))}"
+    assert line["event"] == "policy_refused"
+    assert line["sha256"] == sha(BAD)
+    assert line["problems"] == [
         "line 4: rules.NP006.minPrefixV4: 99 is greater than the maximum of 32"]
-    assert logged["message"] == f"keeping last good policy generation 1 sha256 {sha(doc(20))}"
     # Polling the same bad file again neither logs nor counts it again.
     caplog.clear()
     with caplog.at_level(logging.ERROR, logger="netpol_guard.policy"):
@@ -227,6 +229,7 @@ def test_readers_in_threads_always_see_a_complete_policy(volume: ConfigMapVolume
                 assert policy.rule("NP006").min_prefix_v4 == valid[policy.digest]
                 assert policy.rule("NP006").action is Action.DENY
                 seen.add(policy.digest)
+                time.sleep(0)  # yield the GIL so the writer gets to swap files
             except Exception as error:  # noqa: BLE001 - collected and asserted below
                 failures.append(repr(error))
                 return

@@ -125,3 +125,24 @@ def test_engine_exception_fails_closed_with_code_500(client: FlaskClient,
     assert review["request"]["uid"] in response["status"]["message"]
     assert any(getattr(r, "fields", {}).get("uid") == review["request"]["uid"]
                for r in caplog.records)
+
+
+def test_without_a_valid_policy_reviews_are_refused_and_not_ready(tmp_path: Any) -> None:
+    from webhook.app import create_app
+    from webhook.cluster import make_cluster
+    from webhook.policy.store import PolicyStore
+
+    broken = tmp_path / "policy.yaml"
+    broken.write_text("apiVersion: netpol-guard.io/v1\nkind: Policy\nrules: {NP001: 3}\n")
+    client = create_app(PolicyStore(str(broken)), make_cluster("inventory")).test_client()
+    review = load_review("networkpolicy-create-default-deny-all")
+
+    answer = post_review(client, review)
+    ready = client.get("/readyz")
+
+    response = answer.get_json()["response"]
+    assert response["allowed"] is False
+    assert response["status"]["code"] == 503
+    assert "no valid policy" in response["status"]["message"]
+    assert ready.status_code == 503
+    assert ready.get_json()["policy"]["valid"] is False

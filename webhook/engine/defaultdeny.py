@@ -223,10 +223,11 @@ def exempt_label_violations(old: Mapping[str, Any] | None, new: Mapping[str, Any
     rule_id, rule_name = EXEMPT_LABEL_PRINCIPAL
     return [Violation(
         rule_id, rule_name, f"metadata.labels.{EXEMPT_LABEL}",
-        f"this request {change} on namespace {name}, which exempts it from the default-deny "
-        f"requirement; user {user.username or '<unknown>'} may not do that. Ask a principal "
-        "listed in defaultDeny.labelPrincipals of the netpol-guard policy, or leave the label "
-        "as it was.")]
+        f"this request {change} on namespace {name}. The label decides whether the namespace "
+        "needs a default-deny NetworkPolicy, so only the principals in defaultDeny."
+        f"labelPrincipals of the netpol-guard policy may set, change or remove it, and user "
+        f"{user.username or '<unknown>'} is not one of them. Leave the label as it was, or ask "
+        "one of them.")]
 
 
 def namespace_create_violations(namespace_obj: Mapping[str, Any], policy: Policy,
@@ -253,9 +254,11 @@ def namespace_create_violations(namespace_obj: Mapping[str, Any], policy: Policy
             "Ask the platform team to create the namespace with its default-deny NetworkPolicy.")
         ], []
     rule_id, rule_name = MISSING_DEFAULT_DENY
+    consequence = ("its pods are refused until it has one" if config.workloads is Action.DENY
+                   else "add one with the command below")
     warnings = [
         f"{rule_id} {rule_name}: namespace {name} has no default-deny "
-        f"({_directions_text(directions)}); its pods are refused until it has one",
+        f"({_directions_text(directions)}); {consequence}",
         f"Fix: {fix_command(name, directions)}",
     ]
     return [], warnings
@@ -337,13 +340,14 @@ def _replace_policy(policies: Sequence[Mapping[str, Any]], name: str,
 
 def last_deny_violations(old_np: Mapping[str, Any] | None, new_np: Mapping[str, Any] | None,
                          namespace: str, policies: Sequence[Mapping[str, Any]],
-                         policy: Policy) -> list[Violation]:
+                         policy: Policy, name: str = "") -> list[Violation]:
     """NetworkPolicy UPDATE (``new_np`` set) or DELETE (``new_np`` None): DD002 per
     ``defaultDeny.lastDeny`` when the change leaves a required direction without a default-deny
     that it had before. A namespace already missing a direction may still change or delete
-    its other policies (cleaning up must stay possible).
+    its other policies (cleaning up must stay possible). ``name`` is the policy's name when
+    neither object carries it.
     """
-    name = _name_of(old_np) or _name_of(new_np)
+    name = _name_of(old_np) or _name_of(new_np) or name
     # The cache may lag behind: make sure the stored version is part of "before".
     before = _replace_policy(policies, name, old_np) if old_np is not None else list(policies)
     after = _replace_policy(before, name, new_np)

@@ -7,7 +7,7 @@ and calls ``evaluate``; the offline CLI can call it with a snapshot built from f
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from webhook.decision import Action, Decision, Violation, allow, decide
@@ -38,11 +38,18 @@ EMPTY = ClusterSnapshot()
 
 @dataclass(frozen=True, slots=True)
 class Evaluation:
-    """The decision, and whether a deny in it came from cluster state (then it is confirmed
-    with a live read before it is returned)."""
+    """The decision, and how far it rests on cluster state.
+
+    ``depends_on_state``: a deny in it came from cluster state (it is confirmed with a live
+    read before it is returned). ``allow_depends_on_state``: an allow that a lagging cache could
+    make wrong — a default-deny is deleted or changed and another one, seen in the cache, was
+    what kept the namespace compliant (``kubectl delete networkpolicy --all`` deletes them one
+    after the other, faster than a watch may deliver).
+    """
 
     decision: Decision
     depends_on_state: bool = False
+    allow_depends_on_state: bool = False
 
 
 def _default_loader() -> Callable[[str, str], object]:
@@ -51,13 +58,14 @@ def _default_loader() -> Callable[[str, str], object]:
     return load_policy_text
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Checks:
     """Violations found on the object itself, and those that depend on cluster state."""
 
     on_object: list[Violation] = field(default_factory=list)
     on_state: list[Violation] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    allow_from_state: bool = False
 
 
 def needs_state(request: AdmissionRequest) -> bool:
@@ -101,7 +109,8 @@ def evaluate(request: AdmissionRequest, policy: Policy, snapshot: ClusterSnapsho
                 request.obj or {}, request.subject, loader))
     decision = decide(_subject(request), [*checks.on_object, *checks.on_state], checks.warnings)
     from_state = any(v.action is Action.DENY for v in checks.on_state)
-    return Evaluation(decision, depends_on_state=not decision.allowed and from_state)
+    return Evaluation(decision, depends_on_state=not decision.allowed and from_state,
+                      allow_depends_on_state=decision.allowed and checks.allow_from_state)
 
 
 def _subject(request: AdmissionRequest) -> str:
@@ -112,11 +121,16 @@ def _subject(request: AdmissionRequest) -> str:
 
 
 def _state_or_unavailable(snapshot: ClusterSnapshot, namespace: str, policy: Policy,
-                          checks: _Checks) -> bool:
-    """True when the snapshot can be used; otherwise records DD005 and returns False."""
+                          checks: _Checks, action: Action) -> bool:
+    """True when the snapshot can be used for a check whose action is ``action``; otherwise
+    records DD005 and returns False."""
     if snapshot.available:
         return True
-    checks.on_state.append(dd.cluster_unavailable_violation(namespace, policy))
+    violation = dd.cluster_unavailable_violation(namespace, policy)
+    if action is not Action.DENY and violation.action is Action.DENY:
+        # A check that could at most warn must not deny because its state is missing.
+        violation = replace(violation, action=Action.WARN)
+    checks.on_state.append(violation)
     return False
 
 
@@ -129,16 +143,22 @@ def _network_policy(request: AdmissionRequest, policy: Policy, snapshot: Cluster
         return
     # The last deny: deletes and updates in terminating namespaces always pass (cluster
     # recovery must never be blocked), and so do those in unprotected ones.
-    if not dd.needs_compliance_check(None, policy, request.user, request.namespace):
+    action = policy.default_deny.last_deny
+    if action is Action.OFF or not dd.needs_compliance_check(None, policy, request.user,
+                                                              request.namespace):
         return
-    if not _state_or_unavailable(snapshot, request.namespace, policy, checks):
+    if not _state_or_unavailable(snapshot, request.namespace, policy, checks, action):
         return
     if not dd.needs_compliance_check(snapshot.namespace, policy, request.user,
                                      request.namespace):
         return
-    checks.on_state.extend(dd.last_deny_violations(
+    violations = dd.last_deny_violations(
         request.old_obj, request.obj if request.operation == "UPDATE" else None,
-        request.namespace, snapshot.network_policies, policy))
+        request.namespace, snapshot.network_policies, policy, name=request.name)
+    checks.on_state.extend(violations)
+    if not violations and request.old_obj is not None:
+        checks.allow_from_state = any(dd.is_default_deny(request.old_obj, direction)
+                                      for direction in policy.default_deny.directions)
 
 
 def _namespace(request: AdmissionRequest, policy: Policy, snapshot: ClusterSnapshot,
@@ -155,9 +175,10 @@ def _namespace(request: AdmissionRequest, policy: Policy, snapshot: ClusterSnaps
     if label_violations:
         checks.on_object.extend(label_violations)
         return
-    if not dd.needs_compliance_check(request.obj, policy, request.user):
+    action = policy.default_deny.namespace_updates
+    if action is Action.OFF or not dd.needs_compliance_check(request.obj, policy, request.user):
         return
-    if not _state_or_unavailable(snapshot, request.namespace, policy, checks):
+    if not _state_or_unavailable(snapshot, request.namespace, policy, checks, action):
         return
     checks.on_state.extend(dd.namespace_update_violations(
         request.old_obj, request.obj, snapshot.network_policies, policy, request.user))
@@ -165,9 +186,11 @@ def _namespace(request: AdmissionRequest, policy: Policy, snapshot: ClusterSnaps
 
 def _workload(request: AdmissionRequest, policy: Policy, snapshot: ClusterSnapshot,
               checks: _Checks) -> None:
-    if not dd.needs_compliance_check(None, policy, request.user, request.namespace):
+    action = policy.default_deny.workloads
+    if action is Action.OFF or not dd.needs_compliance_check(None, policy, request.user,
+                                                              request.namespace):
         return
-    if not _state_or_unavailable(snapshot, request.namespace, policy, checks):
+    if not _state_or_unavailable(snapshot, request.namespace, policy, checks, action):
         return
     if not dd.needs_compliance_check(snapshot.namespace, policy, request.user,
                                      request.namespace):

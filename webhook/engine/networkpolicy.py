@@ -9,8 +9,9 @@ Nothing here does I/O or raises on a malformed object.
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 from webhook.decision import Action, Violation
@@ -21,8 +22,6 @@ from webhook.engine.normalize import (
     IPBlock,
     IPNetwork,
     NormalisedNetworkPolicy,
-    Peer,
-    Port,
     Rule,
     normalise_network_policy,
     parse_networks,
@@ -70,29 +69,71 @@ def check_network_policy(obj: dict[str, Any], policy: Policy, user: UserInfo,
     return violations
 
 
-def _active_checks(policy: Policy, namespace: str, user: UserInfo
-                   ) -> list[tuple[str, RuleCheck, RuleConfig, Action]]:
-    """The rules to run, each with its action: ``policy.action_for`` with its common cases fast.
+ActiveCheck = tuple[str, RuleCheck, RuleConfig, Action]
 
-    Evaluating the global exemptions once, instead of once per rule, is most of the engine's
-    time saved on a typical policy.
+
+def _active_checks(policy: Policy, namespace: str, user: UserInfo) -> Sequence[ActiveCheck]:
+    """The rules to run, each with its action for this namespace and user.
+
+    The same as ``policy.action_for`` for every rule, but worked out once per policy where the
+    namespace and user cannot change it: the global exemptions are checked once, and rules
+    without exemptions of their own keep the action of a cached plan.
     """
-    if policy.exemptions.covers(namespace, user):
-        return []
-    active = []
+    plan = _plan(_Identity(policy))
+    if plan.global_exemptions and policy.exemptions.covers(namespace, user):
+        return ()
+    if plan.fixed is not None:
+        return plan.fixed
+    active: list[ActiveCheck] = []
+    for rule_id, rule_check, config, fixed_action in plan.entries:
+        action = fixed_action or policy.action_for(rule_id, namespace, user)
+        if action is not Action.OFF:
+            active.append((rule_id, rule_check, config, action))
+    return active
+
+
+class _Identity:
+    """A Policy as a cache key by identity (its mapping fields are not hashable)."""
+
+    __slots__ = ("policy",)
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+
+    def __hash__(self) -> int:
+        return id(self.policy)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Identity) and other.policy is self.policy
+
+
+class _Plan(NamedTuple):
+    global_exemptions: bool
+    # Rules that are not off, with their action, or None where exemptions decide it.
+    entries: tuple[tuple[str, RuleCheck, RuleConfig, Action | None], ...]
+    # The same when no rule has exemptions: then it is the answer for every request.
+    fixed: tuple[ActiveCheck, ...] | None
+
+
+@functools.lru_cache(maxsize=8)
+def _plan(key: _Identity) -> _Plan:
+    """What can be decided about a policy's rules before knowing the namespace and user."""
+    policy = key.policy
+    entries: list[tuple[str, RuleCheck, RuleConfig, Action | None]] = []
+    fixed: list[ActiveCheck] = []
     for rule_id, rule_check in CHECKS:
         config = policy.rules.get(rule_id)
         if config is None or config.action is Action.OFF:
             continue
         exemptions = config.exemptions
         if exemptions.namespaces or exemptions.principals:
-            action = policy.action_for(rule_id, namespace, user)
-            if action is Action.OFF:
-                continue
+            entries.append((rule_id, rule_check, config, None))
         else:
-            action = config.action
-        active.append((rule_id, rule_check, config, action))
-    return active
+            entries.append((rule_id, rule_check, config, config.action))
+            fixed.append((rule_id, rule_check, config, config.action))
+    global_exemptions = bool(policy.exemptions.namespaces or policy.exemptions.principals)
+    return _Plan(global_exemptions, tuple(entries),
+                 tuple(fixed) if len(fixed) == len(entries) else None)
 
 
 def _path_order(path: str) -> list[Any]:
@@ -110,24 +151,6 @@ def _finding(path: str, message: str, short: str) -> Finding:
 
 # --------------------------------------------------------------------------------------------
 # Shapes the rules share
-
-
-def _peers(view: NormalisedNetworkPolicy) -> Iterable[Peer]:
-    for rule in view.rules:
-        if rule.peers:
-            yield from rule.peers
-
-
-def _ip_blocks(view: NormalisedNetworkPolicy) -> Iterable[IPBlock]:
-    for peer in _peers(view):
-        if peer.ip_block is not None:
-            yield peer.ip_block
-
-
-def _ports(view: NormalisedNetworkPolicy) -> Iterable[Port]:
-    for rule in view.rules:
-        if rule.ports:
-            yield from rule.ports
 
 
 def _dns_allowance_on(policy: Policy) -> bool:
@@ -148,18 +171,27 @@ def _is_dns_allowance(rule: Rule, policy: Policy) -> bool:
             and _is_dns_only(rule))
 
 
+@functools.lru_cache(maxsize=4096)
+def _canonical(network: IPNetwork) -> str:
+    # ipaddress builds the text anew on every str(); messages repeat the same few networks.
+    return str(network)
+
+
 def _cidr_words(block: IPBlock) -> str:
     """``10.0.0.0/8``, or ``"010.0.0.0/8" (that is 10.0.0.0/8)`` for an odd spelling."""
-    if block.network is None or str(block.network) == block.cidr:
+    if block.network is None:
         return block.cidr
-    return f'"{block.cidr}" (that is {block.network})'
+    canonical = _canonical(block.network)
+    return block.cidr if canonical == block.cidr else f'"{block.cidr}" (that is {canonical})'
 
 
 def _reaches(block: IPBlock, target: IPNetwork) -> bool:
     """True when the block, minus its excepts, holds some address of ``target``."""
     network = block.network
     # Networks of different families never overlap (and ipaddress refuses to compare them).
-    if network is None or network.version != target.version or not network.overlaps(target):
+    if network is None or network.version != target.version \
+            or int(network.network_address) > int(target.broadcast_address) \
+            or int(target.network_address) > int(network.broadcast_address):
         return False
     shared = target if target.prefixlen >= network.prefixlen else network
     return not _covered(shared, block.excepts)
@@ -276,22 +308,26 @@ def cluster_wide_peer(view: NormalisedNetworkPolicy, config: RuleConfig,
                       policy: Policy) -> list[Finding]:
     """NP003: a peer's namespaceSelector selects every namespace."""
     findings = []
-    for peer in _peers(view):
+    for peer in view.peers:
         if peer.namespace_selector is None:
             continue
         reach = _every_namespace(peer.namespace_selector)
         if reach is None:
             continue
         path = f"{peer.path}.namespaceSelector"
-        namespaces = ("every namespace" if reach == "all"
-                      else "every namespace but the ones it names")
-        pods = ("every pod" if peer.pod_selector is None or selects_all(peer.pod_selector)
-                else "the pods its podSelector matches")
+        every_pod = peer.pod_selector is None or selects_all(peer.pod_selector)
+        pods = "every pod" if every_pod else "the pods its podSelector matches"
+        if reach == "all":
+            selected = "every namespace"
+            peer_is = "every pod in the cluster" if every_pod else f"{pods} in every namespace"
+        else:
+            selected = "every namespace but the ones it names"
+            peer_is = f"{pods} in all the others"
         findings.append(_finding(
             path,
-            f"{path} selects {namespaces}, so this peer is {pods} in {namespaces}, including "
-            "namespaces created later. Select the namespaces by kubernetes.io/metadata.name.",
-            f"{path} selects {namespaces}: the peer is cluster-wide"))
+            f"{path} selects {selected}, so this peer is {peer_is}, including namespaces "
+            "created later. Select the namespaces by kubernetes.io/metadata.name.",
+            f"{path} selects {selected}: the peer is cluster-wide"))
     return findings
 
 
@@ -299,7 +335,7 @@ def mutable_namespace_label(view: NormalisedNetworkPolicy, config: RuleConfig,
                             policy: Policy) -> list[Finding]:
     """NP004: a namespaceSelector keys on labels that namespace owners can change."""
     findings = []
-    for peer in _peers(view):
+    for peer in view.peers:
         selector = peer.namespace_selector
         # A selector pinned to names by the immutable label cannot be widened by relabelling.
         if selector is None or _pinned_names(selector) is not None:
@@ -332,7 +368,7 @@ def world_cidr(view: NormalisedNetworkPolicy, config: RuleConfig,
                policy: Policy) -> list[Finding]:
     """NP005: an ipBlock is /0 once normalised; ``except`` does not make it narrow."""
     findings = []
-    for block in _ip_blocks(view):
+    for block in view.ip_blocks:
         network = block.network
         if network is None or network.prefixlen != 0:
             continue
@@ -343,7 +379,7 @@ def world_cidr(view: NormalisedNetworkPolicy, config: RuleConfig,
             path,
             f"{path} is {_cidr_words(block)}, every {family} address: the whole internet and "
             f"every pod{excepts}. List the address ranges that need access.",
-            f"{path} is {network}: every {family} address"))
+            f"{path} is {_canonical(network)}: every {family} address"))
     return findings
 
 
@@ -354,7 +390,7 @@ def broad_cidr(view: NormalisedNetworkPolicy, config: RuleConfig,
     /0 is NP005's, not reported twice.
     """
     findings = []
-    for block in _ip_blocks(view):
+    for block in view.ip_blocks:
         network = block.network
         if network is None or network.prefixlen == 0:
             continue
@@ -369,7 +405,7 @@ def broad_cidr(view: NormalisedNetworkPolicy, config: RuleConfig,
             f"{path} is {_cidr_words(block)}, {network.num_addresses:,} addresses, broader than "
             f"the /{minimum} this cluster allows ({key} of NP006). Narrow it to the addresses "
             "that need access.",
-            f"{path} is {network}, broader than /{minimum}"))
+            f"{path} is {_canonical(network)}, broader than /{minimum}"))
     return findings
 
 
@@ -431,14 +467,14 @@ def all_ports_of_protocol(view: NormalisedNetworkPolicy, config: RuleConfig,
                      f'{port.path} has protocol {port.protocol} but no "port", so every '
                      f'{port.protocol} port is open. Add "port" (and "endPort" for a range).',
                      f'{port.path} has no "port": every {port.protocol} port is open')
-            for port in _ports(view) if port.port is None]
+            for port in view.ports if port.port is None]
 
 
 def wide_port_range(view: NormalisedNetworkPolicy, config: RuleConfig,
                     policy: Policy) -> list[Finding]:
     """NP010: ``endPort - port + 1`` exceeds the configured maximum."""
     findings = []
-    for port in _ports(view):
+    for port in view.ports:
         if not isinstance(port.port, int) or port.end_port is None:
             continue
         width = port.end_port - port.port + 1
@@ -458,7 +494,7 @@ def named_port(view: NormalisedNetworkPolicy, config: RuleConfig,
                policy: Policy) -> list[Finding]:
     """NP011: a port given by name cannot be checked before the pods run."""
     findings = []
-    for port in _ports(view):
+    for port in view.ports:
         if not isinstance(port.port, str):
             continue
         path = f"{port.path}.port"
@@ -498,7 +534,8 @@ def ignored_rules(view: NormalisedNetworkPolicy, config: RuleConfig,
                   policy: Policy) -> list[Finding]:
     """NP013: rules for a direction that policyTypes leaves out are accepted and ignored."""
     findings = []
-    listed = " and ".join(view.policy_types) or "nothing"
+    listed = f"lists only {' and '.join(view.policy_types)}" if view.policy_types \
+        else "lists neither direction"
     for direction, rules in ((INGRESS, view.ingress), (EGRESS, view.egress)):
         if not rules or view.governs(direction):
             continue
@@ -506,7 +543,7 @@ def ignored_rules(view: NormalisedNetworkPolicy, config: RuleConfig,
         count = f"{len(rules)} rule" + ("s" if len(rules) > 1 else "")
         findings.append(_finding(
             path,
-            f"{path} has {count}, but spec.policyTypes lists only {listed}, so the API server "
+            f"{path} has {count}, but spec.policyTypes {listed}, so the API server "
             f"accepts them and then ignores them. Add {direction} to spec.policyTypes, or "
             f"remove {path}.",
             f"{path} is ignored: spec.policyTypes lacks {direction}"))
@@ -516,12 +553,14 @@ def ignored_rules(view: NormalisedNetworkPolicy, config: RuleConfig,
 def cluster_cidr_ipblock(view: NormalisedNetworkPolicy, config: RuleConfig,
                          policy: Policy) -> list[Finding]:
     """NP014: an ipBlock (minus its excepts) overlaps the cluster's pod or service CIDRs."""
+    if not config.pod_cidrs and not config.service_cidrs:
+        return []
     cluster = [("pod CIDR", net) for net in parse_networks(config.pod_cidrs)]
     cluster += [("service CIDR", net) for net in parse_networks(config.service_cidrs)]
     if not cluster:
         return []
     findings = []
-    for block in _ip_blocks(view):
+    for block in view.ip_blocks:
         if block.network is None:
             continue
         overlapping = [f"{kind} {net}" for kind, net in cluster if _reaches(block, net)]
@@ -543,7 +582,7 @@ def protocol_not_allowed(view: NormalisedNetworkPolicy, config: RuleConfig,
     """NP015: a port uses a protocol outside the configured list."""
     allowed = ", ".join(config.allowed_protocols) or "none"
     findings = []
-    for port in _ports(view):
+    for port in view.ports:
         if port.protocol in config.allowed_protocols:
             continue
         path = f"{port.path}.protocol"
@@ -560,10 +599,14 @@ def and_or_confusion(view: NormalisedNetworkPolicy, config: RuleConfig,
     """NP016: one from/to list with a namespaceSelector-only and a podSelector-only peer."""
     findings = []
     for rule in view.rules:
-        if not rule.peers:
+        if not rule.peers or len(rule.peers) < 2:
             continue
-        namespace_only = next((p for p in rule.peers if p.namespace_only), None)
-        pod_only = next((p for p in rule.peers if p.pod_only), None)
+        namespace_only = pod_only = None
+        for peer in rule.peers:
+            if peer.namespace_only:
+                namespace_only = namespace_only or peer
+            elif peer.pod_only:
+                pod_only = pod_only or peer
         if namespace_only is None or pod_only is None:
             continue
         path = f"{rule.path}.{rule.peers_key}"
@@ -591,7 +634,7 @@ def cross_namespace_not_allowed(view: NormalisedNetworkPolicy, config: RuleConfi
                      if matches_any(allowance.namespaces, own) for pattern in allowance.peers)
     allowed_words = ", ".join(dict.fromkeys([own, *patterns] if own else patterns)) or "none"
     findings = []
-    for peer in _peers(view):
+    for peer in view.peers:
         selector = peer.namespace_selector
         if selector is None:
             continue
@@ -613,11 +656,12 @@ def cross_namespace_not_allowed(view: NormalisedNetworkPolicy, config: RuleConfi
         if not outside:
             continue
         listed = ", ".join(outside)
+        noun, pronoun = ("namespace", "it") if len(outside) == 1 else ("namespaces", "them")
         findings.append(_finding(
             path,
-            f"{path} reaches namespace {listed}, which policies in {own or 'this namespace'} may "
-            f"not reach (allowed: {allowed_words}). Remove it, or ask for a cross-namespace "
-            "allowance in NP017's allow list.",
+            f"{path} reaches {noun} {listed}, which policies in {own or 'this namespace'} may "
+            f"not reach (allowed: {allowed_words}). Remove {pronoun}, or ask for a "
+            "cross-namespace allowance in NP017's allow list.",
             f"{path} reaches {listed} (allowed: {allowed_words})"))
     return findings
 

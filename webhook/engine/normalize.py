@@ -34,8 +34,9 @@ DEFAULT_PROTOCOL = "TCP"
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 
 _IPV4_MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")
-# Longer than any spelling of a CIDR the API server ever accepted; refuses pathological input.
-_MAX_CIDR_CHARS = 128
+# Longer CIDR texts are parsed without being cached: leading zeros are unbounded in what older
+# API servers accepted, and the cache should not hold large strings.
+_CACHED_CIDR_CHARS = 64
 
 
 # --------------------------------------------------------------------------------------------
@@ -203,17 +204,16 @@ def parse_cidr(text: object) -> IPNetwork | None:
     0.0.0.0/0, ``::ffff:10.0.0.0/104`` is 10.0.0.0/8). Returns None for anything else
     (including non-strings); never raises.
     """
-    if not isinstance(text, str) or len(text) > _MAX_CIDR_CHARS:
+    if not isinstance(text, str):
         return None
-    return _parse_cidr(text)
+    return _parse_cidr(text) if len(text) <= _CACHED_CIDR_CHARS else _parse_cidr_text(text)
 
 
-@functools.lru_cache(maxsize=8192)
-def _parse_cidr(text: str) -> IPNetwork | None:
+def _parse_cidr_text(text: str) -> IPNetwork | None:
     address, slash, prefix_text = text.partition("/")
-    if not slash or not _is_decimal(prefix_text):
+    prefix = _decimal(prefix_text) if slash else None
+    if prefix is None:
         return None
-    prefix = int(prefix_text)
     if ":" not in address:
         value = _parse_ipv4(address)
         if value is None or prefix > 32:
@@ -228,9 +228,17 @@ def _parse_cidr(text: str) -> IPNetwork | None:
     return network
 
 
-def _is_decimal(text: str) -> bool:
+_parse_cidr = functools.lru_cache(maxsize=8192)(_parse_cidr_text)
+
+
+def _decimal(text: str) -> int | None:
+    """A decimal number, leading zeros allowed (Go's legacy parser took any number of them)."""
     # str.isdigit alone accepts "²" and other Unicode digits; int() would accept "+8" and " 8".
-    return 0 < len(text) <= 10 and text.isascii() and text.isdigit()
+    if not text or not text.isascii() or not text.isdigit():
+        return None
+    significant = text.lstrip("0")
+    # Every valid octet or prefix has at most three digits; refuse before int() does work.
+    return int(significant or "0") if len(significant) <= 3 else None
 
 
 def _parse_ipv4(text: str) -> int | None:
@@ -239,10 +247,8 @@ def _parse_ipv4(text: str) -> int | None:
         return None
     value = 0
     for part in parts:
-        if not _is_decimal(part):
-            return None
-        octet = int(part)
-        if octet > 255:
+        octet = _decimal(part)
+        if octet is None or octet > 255:
             return None
         value = value << 8 | octet
     return value
@@ -252,12 +258,25 @@ def _parse_ipv6(text: str) -> int | None:
     if "%" in text:  # a zone is never part of a CIDR
         return None
     head, _, tail = text.rpartition(":")
+    ipv4_tail = None
     if "." in tail:
         # An embedded IPv4 tail may carry leading zeros, which ipaddress refuses.
-        value = _parse_ipv4(tail)
-        if value is None:
+        ipv4_tail = _parse_ipv4(tail)
+        if ipv4_tail is None:
             return None
-        text = f"{head}:{ipaddress.IPv4Address(value)}"
+        text = head
+    groups = text.split(":")
+    for index, group in enumerate(groups):
+        if len(group) > 4:
+            # Go's legacy parser read a group's hex digits until the value passed 0xFFFF, so
+            # "00000" was 0; ipaddress allows four digits at most.
+            significant = group.lstrip("0")
+            if len(significant) > 4:
+                return None
+            groups[index] = significant or "0"
+    text = ":".join(groups)
+    if ipv4_tail is not None:
+        text = f"{text}:{ipaddress.IPv4Address(ipv4_tail)}"
     try:
         return int(ipaddress.IPv6Address(text))
     except ValueError:
@@ -283,10 +302,11 @@ def parse_networks(texts: tuple[str, ...]) -> tuple[IPNetwork, ...]:
 
 
 # --------------------------------------------------------------------------------------------
-# The normalised view the rules run on
+# The normalised view the rules run on. Read-only by convention: frozen dataclasses cost three
+# times as much to build, and one is built per peer and port of every request.
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class IPBlock:
     """A peer's ipBlock: the CIDR as written, its parsed network and its parsed excepts."""
 
@@ -296,7 +316,7 @@ class IPBlock:
     excepts: tuple[IPNetwork, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Peer:
     """One entry of a from/to list. Selectors are None when absent."""
 
@@ -318,7 +338,7 @@ class Peer:
             and self.ip_block is None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Port:
     """One entry of a rule's ports, protocol defaulted to TCP.
 
@@ -331,7 +351,7 @@ class Port:
     end_port: int | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Rule:
     """One ingress or egress rule. ``peers``/``ports`` are None when absent (= all)."""
 
@@ -342,7 +362,7 @@ class Rule:
     ports: tuple[Port, ...] | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class NormalisedNetworkPolicy:
     """A NetworkPolicy as the rules see it: defaulted, typed, every part with its JSON path."""
 
@@ -351,11 +371,11 @@ class NormalisedNetworkPolicy:
     policy_types: tuple[str, ...]
     ingress: tuple[Rule, ...]
     egress: tuple[Rule, ...]
-
-    @property
-    def rules(self) -> tuple[Rule, ...]:
-        """Ingress rules, then egress rules."""
-        return self.ingress + self.egress
+    # Flattened once, because most rules walk one of these.
+    rules: tuple[Rule, ...] = ()
+    peers: tuple[Peer, ...] = ()
+    ip_blocks: tuple[IPBlock, ...] = ()
+    ports: tuple[Port, ...] = ()
 
     def governs(self, direction: str) -> bool:
         """True when ``direction`` is in the effective policyTypes."""
@@ -377,12 +397,20 @@ def normalise_network_policy(obj: object, namespace: str | None = None) -> Norma
     if not isinstance(spec, dict):
         spec = {}
     pod_selector = spec.get("podSelector")
+    ingress = _rules(spec.get("ingress"), INGRESS, "spec.ingress", "from")
+    egress = _rules(spec.get("egress"), EGRESS, "spec.egress", "to")
+    rules = ingress + egress
+    peers = tuple(peer for rule in rules if rule.peers for peer in rule.peers)
     return NormalisedNetworkPolicy(
         namespace=namespace,
         pod_selector=pod_selector if isinstance(pod_selector, dict) else {},
         policy_types=effective_policy_types(spec),
-        ingress=_rules(spec.get("ingress"), INGRESS, "spec.ingress", "from"),
-        egress=_rules(spec.get("egress"), EGRESS, "spec.egress", "to"),
+        ingress=ingress,
+        egress=egress,
+        rules=rules,
+        peers=peers,
+        ip_blocks=tuple(peer.ip_block for peer in peers if peer.ip_block is not None),
+        ports=tuple(port for rule in rules if rule.ports for port in rule.ports),
     )
 
 

@@ -34,8 +34,8 @@ policy.yaml: valid (sha256 9f2c...)
 $ netpol-guard policy validate broken.yaml
 broken.yaml:12: rules.NP001.action: False is not one of ['deny', 'warn', 'audit', 'off'] \
 (YAML 1.1 reads unquoted no as false: write "no" in quotes if you meant the word)
-broken.yaml:15: rules.NP006.minPrefix: unknown key 'minPrefix' (NP006 takes: action, \
-exemptions, minPrefixV4, minPrefixV6); did you mean 'minPrefixV4'?
+broken.yaml:15: rules.NP006.minPrefixIPv4: unknown key 'minPrefixIPv4' (NP006 takes: \
+action, exemptions, minPrefixV4, minPrefixV6); did you mean 'minPrefixV4'?
 ```
 
 `validate` also takes a ConfigMap manifest (it checks `data["policy.yaml"]`) and `-` for

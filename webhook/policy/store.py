@@ -8,9 +8,10 @@ identity (device, inode, mtime, size) and then the sha256 of its text have chang
 
 - A valid new document replaces the old one in a single reference assignment, so a reader sees
   either the old or the new ``Policy``, never a mix.
-- An invalid or unreadable one is refused: logged once as one JSON line (logger
-  ``netpol_guard.policy``), ``netpol_guard_policy_valid`` set to 0, the reload-error counter
-  incremented, and the last good policy stays in force.
+- An invalid or unreadable one is refused: logged once (logger ``netpol_guard.policy``; one
+  JSON line through ``webhook.logs.JsonFormatter``, with the problems in its fields),
+  ``netpol_guard_policy_valid`` set to 0, the reload-error counter incremented, and the last
+  good policy stays in force.
 - Until a first valid policy has loaded the store is not ready: ``is_ready()`` is False (so
   ``/readyz`` fails and the Service sends no reviews here) and ``current()`` raises
   ``PolicyNotReady`` rather than silently enforcing a policy the operator did not choose.
@@ -20,7 +21,6 @@ identity (device, inode, mtime, size) and then the sha256 of its text have chang
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import threading
@@ -191,10 +191,10 @@ class PolicyStore:
         self._state = _State(policy=policy, generation=state.generation + 1, valid=True,
                              identity=identity, seen_sha256=digest, loaded_at=time.time())
         self._publish(old, policy)
-        logger.info(json.dumps({
+        logger.info(f"policy loaded: generation {state.generation + 1}", extra={"fields": {
             "event": "policy_loaded", "source": policy.source, "sha256": policy.digest,
             "generation": state.generation + 1,
-        }))
+        }})
         return True
 
     def _refuse(self, state: _State, summary: str, problems: list[str], digest: str) -> None:
@@ -206,10 +206,11 @@ class PolicyStore:
                        f"sha256 {state.policy.digest}")
         else:
             keeping = "no valid policy loaded yet: not ready"
-        logger.error(json.dumps({
+        # webhook.logs.JsonFormatter writes msg and fields as one JSON line.
+        logger.error(f"policy refused; {keeping}", extra={"fields": {
             "event": "policy_refused", "source": self.path, "sha256": digest or None,
-            "problems": problems, "message": keeping,
-        }))
+            "problems": problems, "generation": state.generation,
+        }})
 
     def _publish(self, old: Policy | None, new: Policy) -> None:
         metrics.POLICY_VALID.set(1)

@@ -90,9 +90,9 @@ def main(argv: list[str] | None = None) -> int:
               f"{POLICY_SCHEMA.relative_to(REPO_ROOT)}")
         return 0
     if args.check:
+        script = Path(__file__).relative_to(REPO_ROOT)
         print(f"{VALUES_SCHEMA.relative_to(REPO_ROOT)} is out of sync with "
-              f"{POLICY_SCHEMA.relative_to(REPO_ROOT)}: run {Path(__file__).relative_to(REPO_ROOT)}",
-              file=sys.stderr)
+              f"{POLICY_SCHEMA.relative_to(REPO_ROOT)}: run {script}", file=sys.stderr)
         return 1
     VALUES_SCHEMA.write_text(expected_text, encoding="utf-8")
     print(f"updated {VALUES_SCHEMA.relative_to(REPO_ROOT)}")

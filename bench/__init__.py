@@ -1,0 +1,1 @@
+"""netpol-guard benchmarks: load (wrk over TLS, against references), engine, scale, balance."""

@@ -1,0 +1,252 @@
+"""Load: wrk over TLS with keep-alive against netpol-guard and the two reference servers.
+
+All three servers run at once on loopback ports (idle ones cost nothing measurable), and each
+load point is applied to each of them in turn, so drift on the machine hits them alike. wrk
+runs on the same 2 cores as the servers; its CPU time is reported beside the figures.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.workload import REPO, write_body_list, write_inventory
+from webhook.balance import STATS_FILE_ENV, WorkerStats, read_stats
+
+LUA_SCRIPT = Path(__file__).resolve().parent / "wrk" / "reviews.lua"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class LoadPoint:
+    """A fixed rate (requests/s, over ``connections``) or saturation (rate None)."""
+
+    name: str
+    connections: int
+    rate: int | None = None
+
+
+POINTS = (
+    LoadPoint("rate 100/s", 8, 100),
+    LoadPoint("rate 400/s", 8, 400),
+    LoadPoint("rate 1000/s", 8, 1000),
+    LoadPoint("saturation 8 conns", 8),
+    LoadPoint("saturation 64 conns", 64),
+)
+
+
+@dataclass
+class Server:
+    """One server under test: a process on a loopback port, with its worker table file."""
+
+    key: str
+    label: str
+    command: list[str]
+    port: int
+    stats_file: Path
+    log_file: Path
+    balanced: bool = True
+    env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self, ca_file: Path) -> None:
+        environment = {**os.environ, STATS_FILE_ENV: str(self.stats_file), **self.env}
+        environment.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        log = open(self.log_file, "wb")  # noqa: SIM115 - the process owns it
+        self.process = subprocess.Popen(self.command, stdout=log, stderr=subprocess.STDOUT,
+                                        env=environment, cwd=REPO)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.label} exited:\n{self.log_file.read_text()}")
+            workers = self.workers()
+            # Balanced servers: wait until both workers tick (a booting one takes no share).
+            if _ready(self.port, ca_file) and len(workers) >= 2 and (not self.balanced or all(
+                    w.heartbeat_age < 0.5 for w in workers)):
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"{self.label} did not become ready:\n{self.log_file.read_text()}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+
+    def workers(self) -> list[WorkerStats]:
+        try:
+            return read_stats(str(self.stats_file))
+        except OSError:
+            return []
+
+    def cpu_seconds(self) -> float:
+        """CPU time of the master and its workers so far."""
+        pids = [self.process.pid] if self.process else []
+        pids += [w.pid for w in self.workers()]
+        return sum(_cpu_seconds(pid) for pid in pids)
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def _ready(port: int, ca_file: Path) -> bool:
+    context = ssl.create_default_context(cafile=str(ca_file))
+    context.check_hostname = False
+    connection = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=2)
+    try:
+        connection.request("GET", "/readyz", headers={"Connection": "close"})
+        return connection.getresponse().status == 200
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        connection.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def ensure_wrk() -> str:
+    """wrk's path; installed with apt-get when missing (Debian package ``wrk``)."""
+    found = shutil.which("wrk")
+    if found:
+        return found
+    apt = shutil.which("apt-get")
+    if apt is None:
+        raise RuntimeError("wrk is not installed and apt-get is not available; install wrk")
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    print("installing wrk (apt-get install wrk) ...", file=sys.stderr)
+    subprocess.run([*sudo, apt, "update", "-qq"], check=True)
+    subprocess.run([*sudo, apt, "install", "-y", "-qq", "wrk"], check=True,
+                   env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+    found = shutil.which("wrk")
+    if not found:
+        raise RuntimeError("apt-get install wrk did not provide wrk")
+    return found
+
+
+def make_servers(workdir: Path, certs: Any, inventory: Path) -> list[Server]:
+    python = sys.executable
+    cert, key = str(certs.cert), str(certs.key)
+    servers = []
+    port = _free_port()
+    servers.append(Server(
+        "netpol-guard", "netpol-guard serve (default policy, inventory, 2 workers)",
+        [python, "-m", "webhook.cli", "serve", "--bind", f"127.0.0.1:{port}", "--cert", cert,
+         "--key", key, "--cluster-source", "inventory", "--inventory", str(inventory),
+         "--workers", "2"],
+        port, workdir / "netpol-guard.stats", workdir / "netpol-guard.log"))
+    for worker, label in (("webhook", "reference, same gunicorn config (WebhookWorker)"),
+                          ("gevent", "reference, stock gunicorn gevent worker")):
+        port = _free_port()
+        servers.append(Server(
+            f"reference-{worker}", label,
+            [python, "-m", "bench.reference_app", "--worker", worker,
+             "--bind", f"127.0.0.1:{port}", "--cert", cert, "--key", key, "--workers", "2"],
+            port, workdir / f"reference-{worker}.stats", workdir / f"reference-{worker}.log",
+            balanced=worker == "webhook"))
+    return servers
+
+
+def run_wrk(wrk: str, server: Server, point: LoadPoint, duration: float,
+            bodies: Path) -> dict[str, Any]:
+    """One wrk run; latency, counters, the split over workers, CPU per review."""
+    env = {**os.environ, "BENCH_BODIES": str(bodies)}
+    if point.rate:
+        env["BENCH_RATE"] = str(point.rate)  # one wrk thread
+    command = [wrk, "-t1", f"-c{point.connections}", f"-d{duration:g}s", "--timeout", "5s",
+               "-s", str(LUA_SCRIPT), f"https://127.0.0.1:{server.port}/validate"]
+    before = {w.pid: w for w in server.workers()}
+    cpu_before = server.cpu_seconds()
+    mid_split: list[list[int]] = []
+
+    def sample_open_connections() -> None:
+        time.sleep(duration / 2)
+        mid_split.append(sorted((w.open for w in server.workers()), reverse=True))
+
+    sampler = threading.Thread(target=sample_open_connections, daemon=True)
+    sampler.start()
+    started = time.monotonic()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    out = process.stdout.read().decode() if process.stdout else ""
+    err = process.stderr.read().decode() if process.stderr else ""
+    elapsed = time.monotonic() - started
+    sampler.join()
+    cpu_after = server.cpu_seconds()
+    after = server.workers()
+    line = next((ln for ln in out.splitlines() if ln.startswith("BENCH_JSON ")), None)
+    if process.returncode != 0 or line is None:
+        raise RuntimeError(f"wrk failed ({process.returncode}):\n{out}\n{err}")
+    result: dict[str, Any] = json.loads(line.removeprefix("BENCH_JSON "))
+    seconds = result["duration_us"] / 1e6
+    errors = result["errors"]
+    requests = result["requests"]
+    per_worker = sorted((w.requests - (before[w.pid].requests if w.pid in before else 0)
+                         for w in after), reverse=True)
+    result.update({
+        "point": point.name,
+        "connections": point.connections,
+        "target_rate": point.rate,
+        "achieved_rate": requests / seconds if seconds else 0.0,
+        "socket_errors": errors["connect"] + errors["read"] + errors["write"]
+        + errors["timeout"],
+        "non_2xx": errors["status"],
+        "requests_per_worker": per_worker,
+        "open_connections_per_worker_mid_run": mid_split[0] if mid_split else [],
+        "worker_restarts": sorted(before) != sorted(w.pid for w in after),
+        "server_cpu_ms_per_review": ((cpu_after - cpu_before) * 1000 / requests
+                                     if requests else None),
+        "wrk_cpu_share_of_one_core": (usage.ru_utime + usage.ru_stime) / elapsed,
+    })
+    return result
+
+
+def run_load(workdir: Path, certs: Any, duration: float, points: tuple[LoadPoint, ...] = POINTS,
+             warmup: float = 2.0, log: Any = print) -> dict[str, Any]:
+    """Every point against every server; results by server key, then point name."""
+    wrk = ensure_wrk()
+    inventory = workdir / "inventory"
+    write_inventory(inventory)
+    bodies = workdir / "bodies.txt"
+    shares = write_body_list(bodies)
+    servers = make_servers(workdir, certs, inventory)
+    results: dict[str, Any] = {"servers": {}, "mix": shares}
+    try:
+        for server in servers:
+            server.start(Path(certs.ca_cert))
+            results["servers"][server.key] = {"label": server.label, "points": {}}
+        for server in servers:  # warm caches and lazy imports
+            run_wrk(wrk, server, LoadPoint("warm-up", 8), warmup, bodies)
+        for point in points:
+            for server in servers:
+                log(f"  load: {server.key:<18} {point.name} ...")
+                outcome = run_wrk(wrk, server, point, duration, bodies)
+                results["servers"][server.key]["points"][point.name] = outcome
+    finally:
+        for server in servers:
+            server.stop()
+    return results
