@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from flask import Flask
 
 from webhook.admission import MAX_BODY_BYTES
+from webhook.engine.defaultdeny import POLICY_CONFIGMAP_NAME
 
 if TYPE_CHECKING:
     from webhook.cluster import ClusterState
@@ -27,7 +28,9 @@ def create_app(policy_store: PolicyStore, cluster: ClusterState | None = None,
     # Werkzeug refuses larger bodies while reading; views turn that into a JSON 413.
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.config.update(config or {})
-    app.extensions["netpol_guard"] = views.Wiring(policy_store=policy_store, cluster=cluster)
+    app.extensions["netpol_guard"] = views.Wiring(
+        policy_store=policy_store, cluster=cluster,
+        policy_configmap=app.config.get("POLICY_CONFIGMAP", POLICY_CONFIGMAP_NAME))
     app.register_blueprint(views.blueprint)
     views.register_error_handlers(app)
     return app

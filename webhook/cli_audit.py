@@ -18,7 +18,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -487,11 +487,3 @@ def write_policy_reports(result: AuditResult, stream: TextIO) -> None:
             continue
         stream.write("results:\n")
         stream.writelines(f"- {encode(entry)}\n" for entry in report["results"])
-
-
-def findings_by_rule(findings: Sequence[PolicyFinding]) -> dict[str, int]:
-    """How many findings each rule id has (for summaries and tests)."""
-    counts: dict[str, int] = {}
-    for finding in findings:
-        counts[finding.violation.rule_id] = counts.get(finding.violation.rule_id, 0) + 1
-    return counts

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import metadata
 from typing import Any, TextIO
@@ -301,11 +301,3 @@ def render(report: CheckReport, output: str, *, colour: bool = False) -> str:
     if output == "text":
         return render_text(report, colour=colour)
     return RENDERERS[output](report)
-
-
-def summarize_actions(findings: Sequence[Finding]) -> dict[str, int]:
-    """Counts by action, for logs and tests."""
-    counts: dict[str, int] = {}
-    for finding in findings:
-        counts[str(finding.action)] = counts.get(str(finding.action), 0) + 1
-    return counts

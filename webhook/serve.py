@@ -103,7 +103,8 @@ def build_wsgi_app(settings: ServeSettings) -> Any:
     store = PolicyStore(settings.policy)
     store.start()
     cluster = make_cluster(settings.cluster_source, inventory=settings.inventory,
-                           kubeconfig=settings.kubeconfig, context=settings.context)
+                           kubeconfig=settings.kubeconfig, context=settings.context,
+                           policy=store.current)
     cluster.start()
     return create_app(store, cluster, {"POLICY_CONFIGMAP": settings.policy_configmap})
 

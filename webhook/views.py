@@ -44,6 +44,7 @@ class Wiring:
 
     policy_store: PolicyStore
     cluster: ClusterState | None
+    policy_configmap: str
 
 
 def _wiring() -> Wiring:
@@ -78,7 +79,8 @@ def validate() -> Response:
 
     wiring = _wiring()
     try:
-        decision = review_request(admission, wiring.policy_store.current(), wiring.cluster)
+        decision = review_request(admission, wiring.policy_store.current(), wiring.cluster,
+                                  policy_configmap=wiring.policy_configmap)
     except PolicyNotReady as not_ready:
         # Readiness keeps the API server away until a policy loads; answer in band regardless.
         decision = deny(f"netpol-guard has no valid policy loaded yet ({not_ready}); the "
@@ -128,8 +130,14 @@ def readyz() -> Response:
     cluster_ready = wiring.cluster is None or wiring.cluster.is_ready()
     body = {"status": "ready" if policy_ready and cluster_ready else "not ready",
             "policy": wiring.policy_store.status(),
-            "cluster": {"ready": cluster_ready}}
+            "cluster": _cluster_status(wiring.cluster)}
     return _json(body, 200 if policy_ready and cluster_ready else 503)
+
+
+def _cluster_status(cluster: ClusterState | None) -> dict[str, Any]:
+    if cluster is None:
+        return {"ready": True, "source": "none"}
+    return {"ready": cluster.is_ready(), **cluster.status()}
 
 
 @blueprint.get("/metrics")

@@ -6,8 +6,8 @@ import ipaddress
 from typing import Any
 
 import pytest
-from npcases import ACCEPTED, netpol, review_object
 
+from tests.engine.npcases import ACCEPTED, netpol, review_object
 from webhook.engine.normalize import (
     apply_api_defaults,
     effective_policy_types,

@@ -6,8 +6,8 @@ import dataclasses
 from types import MappingProxyType
 
 import pytest
-from npcases import USER, netpol, review_object
 
+from tests.engine.npcases import USER, netpol, review_object
 from webhook.decision import Action, Violation, decide
 from webhook.engine.networkpolicy import check_network_policy
 from webhook.policy.model import (

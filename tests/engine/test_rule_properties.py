@@ -9,8 +9,8 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from npcases import USER, netpol
 
+from tests.engine.npcases import USER, netpol
 from webhook.decision import Action
 from webhook.engine.networkpolicy import check_network_policy
 from webhook.engine.normalize import apply_api_defaults

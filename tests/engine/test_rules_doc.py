@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 import yaml
-from npcases import USER
 
+from tests.engine.npcases import USER
 from webhook.decision import Action
 from webhook.engine.networkpolicy import check_network_policy
 from webhook.policy.model import RULES, CrossNamespaceAllowance, Policy, default_rules

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from npcases import fired, netpol, paths, policy_with, review_object
 
+from tests.engine.npcases import fired, netpol, paths, policy_with, review_object
 from webhook.decision import Action
 
 DNS_PORTS = [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from npcases import corpus_object, fired, netpol, paths, review_object
+
+from tests.engine.npcases import corpus_object, fired, netpol, paths, review_object
 
 
 def egress_to(*cidrs: str, excepts: list[str] | None = None) -> dict[str, Any]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from npcases import check, corpus_object, fired, netpol, paths, review_object
+
+from tests.engine.npcases import check, corpus_object, fired, netpol, paths, review_object
 
 FROM_APP = [{"podSelector": {"matchLabels": {"app": "frontend"}}}]
 

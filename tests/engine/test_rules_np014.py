@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from npcases import fired, netpol, paths, policy_with, review_object
 
+from tests.engine.npcases import fired, netpol, paths, policy_with, review_object
 from webhook.decision import Action
 
 CLUSTER = policy_with("NP014", Action.WARN, pod_cidrs=("10.244.0.0/16",),

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from npcases import corpus_object, fired, netpol, paths, policy_with, review_object
 
+from tests.engine.npcases import corpus_object, fired, netpol, paths, policy_with, review_object
 from webhook.decision import Action
 
 FROM_APP = [{"podSelector": {"matchLabels": {"app": "frontend"}}}]

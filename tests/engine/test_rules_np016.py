@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from npcases import check, fired, netpol, paths, review_object
+
+from tests.engine.npcases import check, fired, netpol, paths, review_object
 
 NS_B = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "team-b"}}}
 POD_FRONTEND = {"podSelector": {"matchLabels": {"app": "frontend"}}}

@@ -5,8 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from npcases import check, corpus_object, fired, netpol, paths, policy_with, review_object
 
+from tests.engine.npcases import (
+    check,
+    corpus_object,
+    fired,
+    netpol,
+    paths,
+    policy_with,
+    review_object,
+)
 from webhook.decision import Action
 from webhook.policy.model import CrossNamespaceAllowance
 

@@ -360,7 +360,7 @@ def mutable_namespace_label(view: NormalisedNetworkPolicy, config: RuleConfig,
                 f'{path} selects namespaces by the label "{key}", which anyone allowed to label '
                 "a namespace can set, so a namespace can join this peer by labelling itself. "
                 "Select the namespaces by kubernetes.io/metadata.name.",
-                f'{path} keys on the mutable namespace label "{key}"'))
+                f'{path} uses the mutable namespace label "{key}"'))
     return findings
 
 
@@ -570,7 +570,7 @@ def cluster_cidr_ipblock(view: NormalisedNetworkPolicy, config: RuleConfig,
         findings.append(_finding(
             path,
             f"{path} is {_cidr_words(block)}, which overlaps the cluster's "
-            f"{', '.join(overlapping)}, whose addresses move between pods and services. Select "
+            f"{' and '.join(overlapping)}, whose addresses move between pods and services. Select "
             "in-cluster peers with podSelector and namespaceSelector, and keep ipBlock for "
             'addresses outside the cluster (or list the cluster ranges in "except").',
             f"{path} overlaps the cluster's {overlapping[0]}"))
@@ -649,7 +649,7 @@ def cross_namespace_not_allowed(view: NormalisedNetworkPolicy, config: RuleConfi
                 f"reach namespaces that policies in {own or 'this namespace'} may not reach "
                 f"(allowed: {allowed_words}). Select the namespaces by "
                 "kubernetes.io/metadata.name.",
-                f"{path} can reach any namespace (allowed: {allowed_words})"))
+                f"{path} can reach any namespace, not only allowed ones"))
             continue
         outside = sorted(name for name in names
                          if name != own and not matches_any(patterns, name))
@@ -662,7 +662,7 @@ def cross_namespace_not_allowed(view: NormalisedNetworkPolicy, config: RuleConfi
             f"{path} reaches {noun} {listed}, which policies in {own or 'this namespace'} may "
             f"not reach (allowed: {allowed_words}). Remove {pronoun}, or ask for a "
             "cross-namespace allowance in NP017's allow list.",
-            f"{path} reaches {listed} (allowed: {allowed_words})"))
+            f"{path} reaches {listed}, not allowed from {own or 'here'}"))
     return findings
 
 

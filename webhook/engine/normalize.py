@@ -22,6 +22,7 @@ from __future__ import annotations
 import copy
 import functools
 import ipaddress
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,7 +71,9 @@ def _default_spec(spec: object) -> Any:
         spec = {}
     if not isinstance(spec, dict):
         return copy.deepcopy(spec)
-    out: dict[str, Any] = {"podSelector": _default_selector(spec.get("podSelector")) or {}}
+    selector = spec.get("podSelector")
+    # podSelector is a struct, not a pointer: absent or null decodes to {} (select all).
+    out: dict[str, Any] = {"podSelector": {} if selector is None else _default_selector(selector)}
     for direction, peers_key in (("ingress", "from"), ("egress", "to")):
         rules = spec.get(direction)
         if _is_absent(rules):
@@ -283,12 +286,17 @@ def _parse_ipv6(text: str) -> int | None:
         return None
 
 
-@functools.lru_cache(maxsize=256)
-def parse_networks(texts: tuple[str, ...]) -> tuple[IPNetwork, ...]:
-    """Parse a configuration list of CIDRs or plain addresses once; unparseable ones are dropped.
+def parse_networks(texts: Iterable[str]) -> tuple[IPNetwork, ...]:
+    """Parse a configuration list of CIDRs or plain addresses; unparseable ones are dropped.
 
     A plain address (``169.254.169.254``, ``fd00:ec2::254``) is its single-address network.
+    The result is cached per list: rules call this on every request with the same parameters.
     """
+    return _parse_networks(tuple(texts))
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_networks(texts: tuple[str, ...]) -> tuple[IPNetwork, ...]:
     networks: list[IPNetwork] = []
     for text in texts:
         if not isinstance(text, str):
