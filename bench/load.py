@@ -109,6 +109,14 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds all processes have used so far (from /proc/stat)."""
+    with open("/proc/stat", encoding="ascii") as handle:
+        fields = handle.readline().split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS
+
+
 def _ready(port: int, ca_file: Path) -> bool:
     context = ssl.create_default_context(cafile=str(ca_file))
     context.check_hostname = False
@@ -180,6 +188,7 @@ def run_wrk(wrk: str, server: Server, point: LoadPoint, duration: float,
                "-s", str(LUA_SCRIPT), f"https://127.0.0.1:{server.port}/validate"]
     before = {w.pid: w for w in server.workers()}
     cpu_before = server.cpu_seconds()
+    busy_before = machine_busy_seconds()
     mid_split: list[list[int]] = []
 
     def sample_open_connections() -> None:
@@ -197,6 +206,7 @@ def run_wrk(wrk: str, server: Server, point: LoadPoint, duration: float,
     elapsed = time.monotonic() - started
     sampler.join()
     cpu_after = server.cpu_seconds()
+    busy_after = machine_busy_seconds()
     after = server.workers()
     line = next((ln for ln in out.splitlines() if ln.startswith("BENCH_JSON ")), None)
     if process.returncode != 0 or line is None:
@@ -220,7 +230,11 @@ def run_wrk(wrk: str, server: Server, point: LoadPoint, duration: float,
         "worker_restarts": sorted(before) != sorted(w.pid for w in after),
         "server_cpu_ms_per_review": ((cpu_after - cpu_before) * 1000 / requests
                                      if requests else None),
-        "wrk_cpu_share_of_one_core": (usage.ru_utime + usage.ru_stime) / elapsed,
+        "server_cpu_cores": (cpu_after - cpu_before) / elapsed,
+        "wrk_cpu_cores": (usage.ru_utime + usage.ru_stime) / elapsed,
+        # Whatever else ran on the machine meanwhile (other jobs, the bench's own Python).
+        "other_cpu_cores": max(0.0, (busy_after - busy_before - (cpu_after - cpu_before)
+                                     - usage.ru_utime - usage.ru_stime) / elapsed),
     })
     return result
 

@@ -40,6 +40,19 @@ CLUSTER_SYNC_TIMEOUT = 60.0
 
 JSONObject = dict[str, Any]
 
+# Kinds that live in no namespace (common built-ins and add-ons): they do not make a namespace
+# part of the check. Any other kind without metadata.namespace is in --namespace.
+CLUSTER_SCOPED_KINDS = frozenset({
+    "Namespace", "Node", "PersistentVolume", "StorageClass", "CSIDriver", "CSINode",
+    "VolumeAttachment", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition",
+    "APIService", "PriorityClass", "RuntimeClass", "IngressClass", "PodSecurityPolicy",
+    "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration",
+    "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
+    "MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding", "CertificateSigningRequest",
+    "FlowSchema", "PriorityLevelConfiguration", "ClusterIssuer", "ClusterPolicy",
+    "GatewayClass",
+})
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``netpol-guard check``."""
@@ -181,6 +194,8 @@ def check_objects(objects: Iterable[SourceObject], policy: Policy, cluster: Any 
                 ns = state(source.name)
                 ns.declared, ns.declared_obj = source, result.defaulted
                 ns.first_reference = ns.first_reference or source
+            continue
+        if kind in CLUSTER_SCOPED_KINDS:
             continue
         namespace = source.namespace or default_namespace
         ns = state(namespace)

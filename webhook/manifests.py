@@ -166,6 +166,14 @@ class _StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=True)
 
 
+# kubectl reads YAML 1.1 like PyYAML does (``yes`` is true, ``010`` is 8), but it keeps a plain
+# ``2024-01-01`` a string: so must we, or a date in an annotation would not decode as a string.
+_StrictLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def _yaml_documents(text: str, source: str) -> Iterator[tuple[Any, yaml.Node]]:
     loader = _StrictLoader(text)
     try:

@@ -13,7 +13,9 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import metadata
+from pathlib import Path
 from typing import Any, TextIO
+from urllib.parse import quote
 
 from webhook.decision import Action
 from webhook.engine.defaultdeny import DEFAULT_DENY_RULES
@@ -284,7 +286,12 @@ def render_sarif(report: CheckReport) -> str:
 
 
 def _uri(path: str) -> str:
-    return path.replace(os.sep, "/") if path != "<stdin>" else "stdin"
+    """A relative path as a relative URI reference; an absolute one as a file:// URI."""
+    if path == "<stdin>":
+        return "stdin"
+    if os.path.isabs(path):
+        return Path(path).as_uri()
+    return quote(path.replace(os.sep, "/"))
 
 
 def _logical(finding: Finding) -> str:

@@ -79,3 +79,15 @@ def test_invalid_messages_are_word_for_word(record: dict[str, Any]) -> None:
     result = admit_network_policy(record["manifest"], namespace_of(record["flags"]),
                                   field_validation=field_validation(record["flags"]))
     assert result.message == record["error"]
+
+
+@pytest.mark.parametrize("record", [r for r in RECORDS if "cannot be handled" in (r["error"] or "")
+                                    or "no matches for kind" in (r["error"] or "")],
+                         ids=lambda r: r["id"])
+def test_decoding_errors_are_the_servers_text(record: dict[str, Any]) -> None:
+    """Rejections before validation (strict decoding, unknown apiVersion): kubectl prefixes the
+    server's text with its own context ("Error from server (BadRequest): error when creating
+    FILE: ..."); the server's part is reproduced exactly."""
+    result = admit_network_policy(record["manifest"], namespace_of(record["flags"]),
+                                  field_validation=field_validation(record["flags"]))
+    assert result.message in record["error"]

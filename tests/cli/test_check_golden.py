@@ -260,3 +260,17 @@ def test_colour_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     assert use_colour(Terminal(), no_color=True) is False
     monkeypatch.setenv("NO_COLOR", "1")
     assert use_colour(Terminal()) is False
+
+
+def test_cluster_scoped_objects_bring_no_namespace(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    manifest = tmp_path / "rbac.yaml"
+    manifest.write_text("apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\n"
+                        "metadata:\n  name: reader\nrules: []\n---\n"
+                        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n")
+    code, out, _ = run_check(capsys, "-f", str(manifest), "--output", "json")
+    findings = json.loads(out)["findings"]
+    # Only the ConfigMap puts "default" (the --namespace default) in the check: a warning.
+    assert code == 0
+    assert [(f["kind"], f["name"], f["rule"], f["action"], f["line"]) for f in findings] == [
+        ("Namespace", "default", "DD001", "warn", 7)]

@@ -114,3 +114,9 @@ def test_stdin_yaml_and_empty_documents() -> None:
     stdin = io.StringIO("---\n\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: s}\n")
     [obj] = load_paths(["-"], stdin=stdin)
     assert (obj.source, obj.line, obj.name) == ("<stdin>", 4, "s")
+
+
+def test_dates_stay_strings_as_kubectl_reads_them() -> None:
+    [obj] = load_text("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n"
+                      "  annotations: {since: 2024-01-01}\n", "ns.yaml")
+    assert obj.obj["metadata"]["annotations"] == {"since": "2024-01-01"}

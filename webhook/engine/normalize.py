@@ -292,15 +292,13 @@ def parse_networks(texts: Iterable[str]) -> tuple[IPNetwork, ...]:
     A plain address (``169.254.169.254``, ``fd00:ec2::254``) is its single-address network.
     The result is cached per list: rules call this on every request with the same parameters.
     """
-    return _parse_networks(tuple(texts))
+    return _parse_networks(tuple(text for text in texts if isinstance(text, str)))
 
 
 @functools.lru_cache(maxsize=256)
 def _parse_networks(texts: tuple[str, ...]) -> tuple[IPNetwork, ...]:
     networks: list[IPNetwork] = []
     for text in texts:
-        if not isinstance(text, str):
-            continue
         if "/" not in text:
             text = f"{text}/{128 if ':' in text else 32}"
         network = parse_cidr(text)
