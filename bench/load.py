@@ -240,8 +240,12 @@ def run_wrk(wrk: str, server: Server, point: LoadPoint, duration: float,
 
 
 def run_load(workdir: Path, certs: Any, duration: float, points: tuple[LoadPoint, ...] = POINTS,
-             warmup: float = 2.0, log: Any = print) -> dict[str, Any]:
-    """Every point against every server; results by server key, then point name."""
+             warmup: float = 2.0, log: Any = print,
+             profile_seconds: float = 0.0) -> dict[str, Any]:
+    """Every point against every server; results by server key, then point name.
+
+    With ``profile_seconds``, netpol-guard's workers are then sampled with py-spy under a
+    saturating load (not one of the measured points: sampling costs CPU)."""
     wrk = ensure_wrk()
     inventory = workdir / "inventory"
     write_inventory(inventory)
@@ -260,7 +264,23 @@ def run_load(workdir: Path, certs: Any, duration: float, points: tuple[LoadPoint
                 log(f"  load: {server.key:<18} {point.name} ...")
                 outcome = run_wrk(wrk, server, point, duration, bodies)
                 results["servers"][server.key]["points"][point.name] = outcome
+        if profile_seconds > 0:
+            results["profile"] = _profile(wrk, servers[0], bodies, workdir, profile_seconds,
+                                          log)
     finally:
         for server in servers:
             server.stop()
     return results
+
+
+def _profile(wrk: str, server: Server, bodies: Path, workdir: Path, seconds: float,
+             log: Any) -> dict[str, Any]:
+    from bench.profile import ensure_py_spy, profile_workers
+
+    py_spy = ensure_py_spy()
+    if py_spy is None:
+        return {"error": "py-spy is not available (pip install py-spy)"}
+    log(f"  profile: py-spy on netpol-guard's workers, {seconds:g} s at 8 connections ...")
+    point = LoadPoint("profile", 8)
+    return profile_workers(py_spy, [w.pid for w in server.workers()], seconds, workdir,
+                           lambda: run_wrk(wrk, server, point, seconds + 2, bodies))

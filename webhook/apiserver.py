@@ -273,10 +273,10 @@ class _Decoder:
                 raise self._mismatch(value, typ.go_name, path, owner, go_path)
             result = {}
             for key, item in value.items():
-                if item is None:
-                    result[str(key)] = ""
-                    continue
-                result[str(key)] = self._scalar(item, _STRING, f"{path}.{key}", owner, go_path)
+                if item is not None and not isinstance(item, str):
+                    raise self._mismatch(item, "string", path, owner, go_path)
+                # null and "" are both the empty string (a valid label value).
+                result[str(key)] = item or ""
             return result or None
         assert isinstance(typ, _Struct)
         if not isinstance(value, dict):

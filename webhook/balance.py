@@ -34,7 +34,10 @@ from typing import Any
 STATS_FILE_ENV = "NETPOL_GUARD_WORKER_STATS"
 SLOTS = 64
 STALE_SECONDS = 1.0
-TICK_SECONDS = 0.005
+IDLE_TICK_SECONDS = 0.05        # heartbeat while accepting
+FAST_TICK_SECONDS = 0.001       # re-check while paused, for the first FAST_TICKS_FOR_SECONDS
+FAST_TICKS_FOR_SECONDS = 0.2
+TICK_SECONDS = 0.01             # re-check while paused, after that
 _RESERVED = -1
 
 

@@ -303,7 +303,6 @@ def _network_policy_findings(source: SourceObject, defaulted: JSONObject,
 
 def _default_deny_findings(ns: _NamespaceState, policy: Policy, cluster: Any) -> list[Finding]:
     """DD001 for a protected namespace left without its default-deny, and for its workloads."""
-    from webhook.engine.defaultdeny import NAMESPACE_CREATE_RESTRICTED
     from webhook.engine.dispatch import ClusterSnapshot, evaluate
 
     stored_namespace = cluster.get_namespace(ns.name) if cluster is not None else None
@@ -321,10 +320,8 @@ def _default_deny_findings(ns: _NamespaceState, policy: Policy, cluster: Any) ->
     evaluation = evaluate(request, policy, snapshot)
     where = ns.declared or ns.first_reference
     if where is not None:
-        violations = [v for v in evaluation.decision.violations
-                      if v.rule_id != NAMESPACE_CREATE_RESTRICTED[0]]
         path = "metadata.name" if ns.declared is not None else ""
-        for v in violations:
+        for v in evaluation.decision.violations:
             action = v.action
             if ns.declared is None and action is Action.DENY:
                 # Only referred to: the webhook refuses the namespace's workloads (reported

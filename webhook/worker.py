@@ -22,7 +22,13 @@ from gunicorn import util
 from gunicorn.sock import ssl_context
 from gunicorn.workers.ggevent import GeventWorker
 
-from webhook.balance import TICK_SECONDS, WorkerSlot
+from webhook.balance import (
+    FAST_TICK_SECONDS,
+    FAST_TICKS_FOR_SECONDS,
+    IDLE_TICK_SECONDS,
+    TICK_SECONDS,
+    WorkerSlot,
+)
 
 HANDSHAKE_TIMEOUT_ENV = "NETPOL_GUARD_HANDSHAKE_TIMEOUT"
 REQUEST_TIMEOUT_ENV = "NETPOL_GUARD_REQUEST_TIMEOUT"
@@ -145,18 +151,29 @@ class BalancedStreamServer(StreamServer):  # type: ignore[misc]
 
 
 def _rebalance(servers: list[BalancedStreamServer], slot: WorkerSlot) -> None:
-    """Every tick: show this worker is alive; stop or resume accepting as the counts say."""
+    """Show this worker is alive; resume accepting as soon as the counts allow.
+
+    Pausing happens in ``do_read``, at the moment of an accept. While paused the counts are
+    polled quickly at first (a burst of new connections is being spread), then slowly (an odd
+    number of connections keeps one worker paused for as long as they live).
+    """
+    paused_since: float | None = None
     while True:
         slot.beat()
-        allowed = slot.may_accept()
-        for server in servers:
-            if server.closed or not server.started:
-                continue
-            if allowed and not server.accepting:
-                server.start_accepting()
-            elif not allowed and server.accepting:
-                server.stop_accepting()
-        gevent.sleep(TICK_SECONDS)
+        live = [server for server in servers if server.started and not server.closed]
+        if any(not server.accepting for server in live) and slot.may_accept():
+            for server in live:
+                if not server.accepting:
+                    server.start_accepting()
+        paused = any(not server.accepting for server in live)
+        if not paused:
+            paused_since = None
+            gevent.sleep(IDLE_TICK_SECONDS)
+            continue
+        now = time.monotonic()
+        paused_since = paused_since or now
+        gevent.sleep(FAST_TICK_SECONDS if now - paused_since < FAST_TICKS_FOR_SECONDS
+                     else TICK_SECONDS)
 
 
 def write_json_error(sock: Any, status_int: int, reason: str, mesg: str) -> None:

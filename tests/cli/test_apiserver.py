@@ -189,3 +189,11 @@ def test_namespace_label_syntax_is_checked() -> None:
         "characters, '-', '_' or '.', and must start and end with an alphanumeric character "
         "(e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is "
         "'([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"]
+
+
+def test_empty_label_values_are_kept() -> None:
+    result = admit_network_policy(policy({"podSelector": {"matchLabels": {"canary": ""}}}),
+                                  "team-a")
+    assert result.accepted, result.message
+    assert result.defaulted is not None
+    assert result.defaulted["spec"]["podSelector"] == {"matchLabels": {"canary": ""}}

@@ -6,7 +6,10 @@ gunicorn over TLS, default policy, empty inventory), and the same object, writte
 run through ``netpol-guard check``. For an UPDATE the stored object (``oldObject``) is put in the
 CLI's ``--inventory``, so the CLI also sees an update (with the API server's ratcheting). The
 verdicts must be equal: denied or not, and the ids of the rules that fired (deny and warn; audit
-findings never reach kubectl). DELETE reviews carry no object: a manifest is never a deletion.
+findings never reach kubectl) on the NetworkPolicy itself. The CLI's findings on the namespace
+(DD001: the one-object manifest set leaves it without a default-deny) are not part of the
+webhook's answer to this review and are left out. DELETE reviews carry no object: a manifest is
+never a deletion.
 """
 
 from __future__ import annotations
