@@ -73,6 +73,10 @@ def _status(code: int, reason: str, message: str) -> JSONObject:
             "message": message, "reason": reason, "code": code}
 
 
+class _ExpiredContinue(Exception):
+    """A continue token this double does not hold (the API server answers 410 Expired)."""
+
+
 class KubeAPIDouble:
     """The fake API server. Thread-safe; every mutation notifies open watches."""
 
@@ -93,6 +97,10 @@ class KubeAPIDouble:
         self.fail_status: int | None = None
         self.fail_resources: set[str] = set()
         self.requests: list[tuple[str, str, dict[str, str]]] = []
+        # Pending list pages by continue token: (snapshot items, its revision, next index).
+        self._pages: dict[str, tuple[list[JSONObject], int, int]] = {}
+        self._page_counter = 0
+        self.list_pages_served = 0
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -240,21 +248,41 @@ class KubeAPIDouble:
 
     # --- protocol, called by the handler -----------------------------------------------------
 
-    def list_body(self, route: Route) -> JSONObject:
+    def list_body(self, route: Route, query: dict[str, str] | None = None) -> JSONObject:
+        """A list, paged like the API server's: with ``limit``, the first page takes a
+        snapshot; ``continue`` tokens hand out the rest of that same snapshot, all pages
+        carrying its resourceVersion; the last page has no token."""
         kind, api_version, _, _ = RESOURCES[route.resource]
+        query = query or {}
+        token = query.get("continue")
         with self._cond:
-            items = []
-            for (namespace, _), obj in sorted(self._objects[route.resource].items()):
-                if route.namespace is not None and namespace != route.namespace:
-                    continue
-                item = copy.deepcopy(obj)
-                # The API server leaves kind and apiVersion off list items.
-                item.pop("kind", None)
-                item.pop("apiVersion", None)
-                items.append(item)
-            revision = self._revision
-        return {"kind": f"{kind}List", "apiVersion": api_version,
-                "metadata": {"resourceVersion": str(revision)}, "items": items}
+            if token:
+                if token not in self._pages:
+                    raise _ExpiredContinue(token)
+                items, revision, start = self._pages.pop(token)
+            else:
+                items = []
+                for (namespace, _), obj in sorted(self._objects[route.resource].items()):
+                    if route.namespace is not None and namespace != route.namespace:
+                        continue
+                    item = copy.deepcopy(obj)
+                    # The API server leaves kind and apiVersion off list items.
+                    item.pop("kind", None)
+                    item.pop("apiVersion", None)
+                    items.append(item)
+                revision, start = self._revision, 0
+            limit = int(query.get("limit") or 0)
+            end = start + limit if limit > 0 else len(items)
+            metadata: JSONObject = {"resourceVersion": str(revision)}
+            if end < len(items):
+                self._page_counter += 1
+                next_token = f"page-{self._page_counter}"
+                self._pages[next_token] = (items, revision, end)
+                metadata["continue"] = next_token
+                metadata["remainingItemCount"] = len(items) - end
+            self.list_pages_served += 1
+        return {"kind": f"{kind}List", "apiVersion": api_version, "metadata": metadata,
+                "items": items[start:end]}
 
     def stream_watch(self, handler: _Handler, route: Route, query: dict[str, str]) -> None:
         timeout = float(query.get("timeoutSeconds") or 1800)
@@ -364,7 +392,11 @@ class _Handler(BaseHTTPRequestHandler):
             elif query.get("watch") in ("true", "1"):
                 self.api.stream_watch(self, route, query)
             else:
-                self.send_json(200, self.api.list_body(route))
+                try:
+                    self.send_json(200, self.api.list_body(route, query))
+                except _ExpiredContinue:
+                    self.send_json(410, _status(410, "Expired", "the provided continue "
+                                                "parameter is too old"))
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
 

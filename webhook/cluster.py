@@ -33,6 +33,8 @@ import yaml
 from webhook.metrics import API_ERRORS, CACHE_AGE, CACHE_SYNCED, NAMESPACES
 from webhook.policy.model import Policy
 
+# Objects per page when listing; the API server's own default for clients such as kubectl.
+LIST_PAGE_SIZE = 500
 log = logging.getLogger(__name__)
 
 JSONObject = dict[str, Any]
@@ -435,12 +437,24 @@ class KubernetesCluster:
                 backoff = min(backoff * 2, self.backoff_max)
 
     def _list(self, resource: _Resource) -> None:
-        response = resource.list_call(_preload_content=False,
-                                      _request_timeout=self.request_timeout)
-        body = _read_json(response)
-        items = _list_items(body, resource.kind)
-        metadata = body.get("metadata") if isinstance(body, dict) else None
-        version = metadata.get("resourceVersion") if isinstance(metadata, dict) else None
+        # Paged (limit/continue) so that a cluster with 100,000 policies is listed in pieces
+        # the API server and each read timeout can handle; every page belongs to the snapshot
+        # of the first one, whose resourceVersion the watch then starts from.
+        items: list[JSONObject] = []
+        token: str | None = None
+        version: Any = None
+        while True:
+            response = resource.list_call(limit=LIST_PAGE_SIZE, _continue=token,
+                                          _preload_content=False,
+                                          _request_timeout=self.request_timeout)
+            body = _read_json(response)
+            items.extend(_list_items(body, resource.kind))
+            metadata = body.get("metadata") if isinstance(body, dict) else None
+            metadata = metadata if isinstance(metadata, dict) else {}
+            version = metadata.get("resourceVersion") or version
+            token = metadata.get("continue") or None
+            if token is None or self._stopping.is_set():
+                break
         with self._lock:
             resource.replace(items)
             resource.resource_version = str(version) if version else None

@@ -127,6 +127,24 @@ def test_cache_syncs_namespaces_and_network_policies(api: KubeAPIDouble,
     assert value(NAMESPACES, "protected") == 2
 
 
+def test_large_lists_are_read_in_pages_of_one_snapshot(api: KubeAPIDouble,
+                                                      make: ClusterFactory,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import webhook.cluster
+
+    monkeypatch.setattr(webhook.cluster, "LIST_PAGE_SIZE", 3)
+    for index in range(10):
+        api.create(network_policy("team-b", f"allow-{index}", DENY_INGRESS))
+    cluster = make()
+    wait_until(cluster.is_ready, "the cache has synced")
+
+    assert len(cluster.list_network_policies("team-b")) == 11
+    policy_lists = [query for method, resource, query in api.requests
+                    if resource == "networkpolicies" and "watch" not in query]
+    assert [q.get("limit") for q in policy_lists[:4]] == ["3"] * 4
+    assert "continue" not in policy_lists[0] and all("continue" in q for q in policy_lists[1:4])
+
+
 def test_not_ready_until_both_resources_have_synced(api: KubeAPIDouble,
                                                     make: ClusterFactory) -> None:
     api.fail_resources = {"networkpolicies"}
