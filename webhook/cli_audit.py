@@ -113,21 +113,11 @@ def _write_output(result: AuditResult, output: str) -> None:
 
 
 def _open_cluster(args: argparse.Namespace) -> Any:
-    from webhook.cluster import ClusterUnavailable, make_cluster
+    from webhook.cluster import make_cluster, open_synced_cluster
 
     if args.inventory:
         return make_cluster("inventory", inventory=args.inventory)
-    # No kubeconfig: make_cluster tries in-cluster config, then the default kubeconfig.
-    cluster = make_cluster("kubernetes", kubeconfig=args.kubeconfig, context=args.context)
-    cluster.start()
-    deadline = time.monotonic() + CLUSTER_SYNC_TIMEOUT
-    while not cluster.is_ready():
-        if time.monotonic() > deadline:
-            cluster.stop()
-            raise ClusterUnavailable("the Kubernetes API did not answer the initial list in "
-                                     f"{CLUSTER_SYNC_TIMEOUT:.0f}s")
-        time.sleep(0.05)
-    return cluster
+    return open_synced_cluster(args.kubeconfig, args.context, timeout=CLUSTER_SYNC_TIMEOUT)
 
 
 # --- progress ---

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -128,22 +127,13 @@ def _load_policy(path: str | None) -> Policy:
 
 def _open_cluster(args: argparse.Namespace) -> Any:
     """The cluster state to check against, or None (the input alone)."""
-    from webhook.cluster import ClusterUnavailable, make_cluster
+    from webhook.cluster import make_cluster, open_synced_cluster
 
     if args.inventory:
         return make_cluster("inventory", inventory=args.inventory)
     if not args.cluster:
         return None
-    cluster = make_cluster("kubernetes", kubeconfig=args.kubeconfig, context=args.context)
-    cluster.start()
-    deadline = time.monotonic() + CLUSTER_SYNC_TIMEOUT
-    while not cluster.is_ready():
-        if time.monotonic() > deadline:
-            cluster.stop()
-            raise ClusterUnavailable("the Kubernetes API did not answer the initial list in "
-                                     f"{CLUSTER_SYNC_TIMEOUT:.0f}s")
-        time.sleep(0.05)
-    return cluster
+    return open_synced_cluster(args.kubeconfig, args.context, timeout=CLUSTER_SYNC_TIMEOUT)
 
 
 # --- the check itself (no I/O besides the cluster reads) ---

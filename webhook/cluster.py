@@ -634,6 +634,24 @@ def _describe(error: BaseException) -> str:
 
 # --- factory ----------------------------------------------------------------------------------
 
+def open_synced_cluster(kubeconfig: str | None, context: str | None, *,
+                        timeout: float) -> ClusterState:
+    """A started Kubernetes cluster cache that has finished its first list, for one-shot
+    commands (``check --cluster``, ``audit``); ClusterUnavailable if that takes longer than
+    ``timeout`` seconds."""
+    # No kubeconfig: the client tries in-cluster config, then the default kubeconfig.
+    cluster = make_cluster("kubernetes", kubeconfig=kubeconfig, context=context)
+    cluster.start()
+    deadline = time.monotonic() + timeout
+    while not cluster.is_ready():
+        if time.monotonic() > deadline:
+            cluster.stop()
+            raise ClusterUnavailable("the Kubernetes API did not answer the initial list in "
+                                     f"{timeout:.0f}s")
+        time.sleep(0.05)
+    return cluster
+
+
 def make_cluster(source: str, inventory: str | None = None, kubeconfig: str | None = None,
                  context: str | None = None, *,
                  policy: Callable[[], Policy] | None = None) -> ClusterState:

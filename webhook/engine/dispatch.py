@@ -143,14 +143,8 @@ def _network_policy(request: AdmissionRequest, policy: Policy, snapshot: Cluster
         return
     # The last deny: deletes and updates in terminating namespaces always pass (cluster
     # recovery must never be blocked), and so do those in unprotected ones.
-    action = policy.default_deny.last_deny
-    if action is Action.OFF or not dd.needs_compliance_check(None, policy, request.user,
-                                                              request.namespace):
-        return
-    if not _state_or_unavailable(snapshot, request.namespace, policy, checks, action):
-        return
-    if not dd.needs_compliance_check(snapshot.namespace, policy, request.user,
-                                     request.namespace):
+    if not _compliance_state_at_hand(request, policy, snapshot, checks,
+                                     policy.default_deny.last_deny):
         return
     violations = dd.last_deny_violations(
         request.old_obj, request.obj if request.operation == "UPDATE" else None,
@@ -159,6 +153,21 @@ def _network_policy(request: AdmissionRequest, policy: Policy, snapshot: Cluster
     if not violations and request.old_obj is not None:
         checks.allow_from_state = any(dd.is_default_deny(request.old_obj, direction)
                                       for direction in policy.default_deny.directions)
+
+
+def _compliance_state_at_hand(request: AdmissionRequest, policy: Policy,
+                              snapshot: ClusterSnapshot, checks: _Checks,
+                              action: Action) -> bool:
+    """True when the request's namespace needs a compliance check under ``action`` and its
+    state is at hand (when it is not, ``checks`` already says what clusterUnavailable wants).
+    The namespace is judged by name first, so exempt ones never need cluster state."""
+    if action is Action.OFF or not dd.needs_compliance_check(None, policy, request.user,
+                                                              request.namespace):
+        return False
+    if not _state_or_unavailable(snapshot, request.namespace, policy, checks, action):
+        return False
+    return dd.needs_compliance_check(snapshot.namespace, policy, request.user,
+                                     request.namespace)
 
 
 def _namespace(request: AdmissionRequest, policy: Policy, snapshot: ClusterSnapshot,
@@ -186,14 +195,8 @@ def _namespace(request: AdmissionRequest, policy: Policy, snapshot: ClusterSnaps
 
 def _workload(request: AdmissionRequest, policy: Policy, snapshot: ClusterSnapshot,
               checks: _Checks) -> None:
-    action = policy.default_deny.workloads
-    if action is Action.OFF or not dd.needs_compliance_check(None, policy, request.user,
-                                                              request.namespace):
-        return
-    if not _state_or_unavailable(snapshot, request.namespace, policy, checks, action):
-        return
-    if not dd.needs_compliance_check(snapshot.namespace, policy, request.user,
-                                     request.namespace):
+    if not _compliance_state_at_hand(request, policy, snapshot, checks,
+                                     policy.default_deny.workloads):
         return
     checks.on_state.extend(dd.workload_violations(request.kind, request.namespace,
                                                   snapshot.network_policies, policy))
