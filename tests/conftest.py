@@ -104,7 +104,9 @@ def wait_until_answers(served: ServedWebhook, *, ready: bool, timeout: float = 3
         if served.process.poll() is not None:
             raise RuntimeError(f"netpol-guard serve exited:\n{served.log_text()}")
         try:
-            answer = requests.get(served.base_url + path, verify=served.ca_file, timeout=2)
+            # Connection: close, so no idle kept-alive connection delays the server's shutdown.
+            answer = requests.get(served.base_url + path, verify=served.ca_file, timeout=2,
+                                  headers={"Connection": "close"})
             if answer.status_code == 200:
                 return
         except requests.RequestException:

@@ -8,6 +8,7 @@ anything about Flask.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,13 +127,17 @@ def _user(value: Any) -> UserInfo:
 
 
 def json_depth_upper_bound(body: bytes) -> int:
-    """Deepest ``[``/``{`` nesting in ``body`` (up to MAX_JSON_DEPTH + 1), without parsing.
+    """An upper bound of the ``[``/``{`` nesting in ``body`` (exact above MAX_JSON_DEPTH, up
+    to MAX_JSON_DEPTH + 1), without parsing.
 
-    Brackets inside strings are counted too, which can only raise the bound. The work is done
-    by C-level bytes operations: keep only the brackets, then strip innermost ``()`` pairs one
-    level per pass, so a hostile body costs at most MAX_JSON_DEPTH + 1 passes.
+    String contents are removed first (brackets in text are not nesting), then only brackets
+    are kept and innermost ``()`` pairs stripped one level per pass. All of it runs in C, and
+    a hostile body costs at most MAX_JSON_DEPTH + 1 passes.
     """
-    brackets = body.translate(_BRACKETS, _NOT_BRACKETS)
+    opens = body.count(b"{") + body.count(b"[")
+    if opens <= MAX_JSON_DEPTH:
+        return opens  # cannot be deeper than the number of opening brackets
+    brackets = _JSON_STRING.sub(b"", body).translate(_BRACKETS, _NOT_BRACKETS)
     depth = 0
     while brackets and depth <= MAX_JSON_DEPTH:
         stripped = brackets.replace(b"()", b"")
@@ -143,6 +148,8 @@ def json_depth_upper_bound(body: bytes) -> int:
     return depth
 
 
+# A JSON string; possessive so that an unterminated one cannot make the engine backtrack.
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*+"', re.DOTALL)
 _BRACKETS = bytes.maketrans(b"{[}]", b"(())")
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"{[}]")
 

@@ -61,6 +61,9 @@ class CertificateFiles:
             if stamp == self._stamp:
                 return
             try:
+                # A pair that does not match (the certificate written before its key) must not
+                # reach the live context: OpenSSL swaps the certificate in before it notices.
+                self.load_into(ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER))
                 self.load_into(context)
             except (OSError, ssl.SSLError) as error:
                 # Probably caught mid-rotation; retry on the next check, keep serving the old.

@@ -57,7 +57,7 @@ def _json(body: dict[str, Any], status: int = 200) -> Response:
                     mimetype="application/json")
 
 
-@blueprint.post("/validate")
+@blueprint.post("/validate", provide_automatic_options=False)
 def validate() -> Response:
     started = time.perf_counter()
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
@@ -118,12 +118,12 @@ def _bad_request(bad: BadReview) -> Response:
     return _json(error_body(bad.status, bad.message), bad.status)
 
 
-@blueprint.get("/healthz")
+@blueprint.get("/healthz", provide_automatic_options=False)
 def healthz() -> Response:
     return _json({"status": "ok"})
 
 
-@blueprint.get("/readyz")
+@blueprint.get("/readyz", provide_automatic_options=False)
 def readyz() -> Response:
     wiring = _wiring()
     policy_ready = wiring.policy_store.is_ready()
@@ -140,7 +140,7 @@ def _cluster_status(cluster: ClusterState | None) -> dict[str, Any]:
     return {"ready": cluster.is_ready(), **cluster.status()}
 
 
-@blueprint.get("/metrics")
+@blueprint.get("/metrics", provide_automatic_options=False)
 def metrics_view() -> Response:
     text, content_type = metrics.render()
     return Response(text, status=200, content_type=content_type)

@@ -38,6 +38,7 @@ from webhook.certs import write_dev_certificates
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
 LOAD_THREADS = 6
+RELOADS = 15
 
 
 def record(fault: str, tally: Tally) -> None:
@@ -98,30 +99,52 @@ def test_a_killed_worker_fails_only_the_requests_on_its_own_connections(
     assert tally.admitted_but_denied == 0
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "a SIGHUP reload loses requests on connections opened during it. gunicorn SIGTERMs the old "
+    "workers as soon as the new ones are forked; an old worker notices on its next 1 s tick and "
+    "calls gevent's StreamServer.close(). A connection it accepted a few ms before that tick "
+    "gets its handler greenlet only after close() (traced: accept t=.744, close() t=.758, "
+    "handler start t=.770); that handler reads EOF at once, serves 0 requests, and the client "
+    "that already sent its review gets 'Remote end closed connection without response' (and "
+    "now and then a failed handshake). Reproduced with and without webhook/balance.py. Fix in "
+    "webhook/worker.py: on SIGTERM stop accepting at once (stop_accepting(), not close()), let "
+    "every accepted connection be served, and close the listener only when the pool is empty"))
 def test_a_graceful_restart_loses_no_request(serve: ServerFactory) -> None:
+    # The loss is a race (a connection accepted in the last ms before an old worker closes
+    # its listener): reload up to RELOADS times, a new connection for every request, and
+    # stop at the first lost request.
     served = serve()
     master = served.process.pid
-    load = start_load(served, max_seconds=30)
+    # Every request on a new connection: new connections all through the reloads.
+    load = start_load(served, max_seconds=90, reconnect_every=1, threads=12, pause=0.0)
     try:
-        before = worker_pids(master)
-        hup_at = time.monotonic()
-        os.kill(master, signal.SIGHUP)
-        wait_for(lambda: len(worker_pids(master)) == 2 and not worker_pids(master) & before,
-                 15, "every worker to be replaced after SIGHUP")
-        load.wait_for_answers(300)
+        reloads = 0
+        while reloads < RELOADS and not load.tally.failures:
+            reloads += 1
+            before = worker_pids(master)
+            hup_at = time.monotonic()
+            os.kill(master, signal.SIGHUP)
+            wait_for(lambda before=before: len(worker_pids(master)) == 2
+                     and not worker_pids(master) & before,
+                     15, "every worker to be replaced after SIGHUP")
+            load.wait_for_answers(50)
     finally:
         tally = load.stop()
 
+    figures.FAULTS_INJECTED["graceful restart (SIGHUP)"] += reloads - 1  # record() adds one
+    print(f"    {reloads} reloads")
     record("graceful restart (SIGHUP)", tally)
-    assert tally.failures == []
-    assert tally.answered_after(hup_at) >= 300
+    assert tally.answered_after(hup_at) >= 50
     assert tally.admitted_but_denied == 0
+    assert tally.failures == []
 
 
 # --- certificate rotation ----------------------------------------------------------------------
 
 def serial_of(path: Path) -> str:
-    return f"{x509.load_pem_x509_certificate(path.read_bytes()).serial_number:X}"
+    """The serial as ssl's getpeercert() writes it: upper-case hex of whole bytes."""
+    text = f"{x509.load_pem_x509_certificate(path.read_bytes()).serial_number:X}"
+    return text.zfill(len(text) + len(text) % 2)
 
 
 def peer_serial(served: ServedWebhook) -> str:
@@ -161,13 +184,6 @@ def test_a_replaced_certificate_is_served_to_new_connections_without_failures(
     assert tally.serials[old_serial] and tally.serials[new_serial]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "webhook/tls.py reloads into the live SSLContext: when it catches the new certificate "
-    "with the old key (a rotation that writes tls.crt before tls.key), load_cert_chain fails "
-    "with KEY_VALUES_MISMATCH after OpenSSL has already swapped the certificate in, so the "
-    "context is left with no usable certificate/key pair and every new handshake fails "
-    "('no shared cipher') until the key is written and the next reload succeeds; the log "
-    "says 'keeping the previous one', which is not what happens"))
 def test_a_certificate_written_before_its_key_never_breaks_new_connections(
         serve: ServerFactory, tmp_path: Path) -> None:
     certs = write_dev_certificates(tmp_path / "certs")
@@ -239,7 +255,7 @@ def test_an_invalid_policy_file_keeps_the_last_good_policy_in_force(
         policy.unlink()  # and then no file at all
         time.sleep(1.5)
         samples = metrics(served.port, served.ca_file)
-        status, ready = readyz(served.port, served.ca_file)
+        readiness = [readyz(served.port, served.ca_file) for _ in range(4)]  # both workers
         load.wait_for_answers(200)
     finally:
         tally = load.stop()
@@ -248,13 +264,16 @@ def test_an_invalid_policy_file_keeps_the_last_good_policy_in_force(
     figures.POLICY_DOCUMENTS_REFUSED["invalid policy files on disk (refusals counted by the "
                                      "2 workers)"] += int(refused)
     record("policy file replaced by invalid documents", tally)
-    print(f"    policy documents refused by the workers: {refused:.0f}; /readyz {status} "
-          f"{ready['policy']}")
+    print(f"    policy documents refused by the workers: {refused:.0f}; /readyz "
+          f"{[status for status, _ in readiness]}")
     assert tally.failures == []  # every answer: the verdict under the last good policy
     assert tally.admitted_but_denied == 0
     assert metric(samples, "netpol_guard_policy_valid") == 0
     assert refused >= 2 * len(INVALID_POLICIES)  # each document, in each of the 2 workers
-    assert status == 200 and ready["policy"]["valid"] is False
+    # Still ready: the last good policy is in force (valid: false says the file is not).
+    assert all(status == 200 and ready["policy"]["valid"] is False
+               for status, ready in readiness), (readiness, [
+        line for line in served.log_text().splitlines() if "netpol_guard.policy" in line][:6])
 
     policy.write_text(GOOD_POLICY.replace("NP012: {action: warn}", "NP012: {action: audit}"))
     wait_for(lambda: metric(metrics(served.port, served.ca_file),

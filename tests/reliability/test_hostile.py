@@ -414,12 +414,6 @@ def test_the_loader_refuses_yaml_nested_10_4_deep_quickly() -> None:
     assert time.monotonic() - started < 1.0
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "webhook/admission.py json_depth_upper_bound counts brackets inside JSON strings, so a "
-    "review whose object merely holds text with > 100 nested brackets (here a YAML comment in "
-    "policy.yaml) is refused with an HTTP 400 Status and no AdmissionReview. The API server "
-    "counts that as a failed call and applies failurePolicy; the chart's policy-ConfigMap "
-    "webhook uses Ignore, so an invalid policy document is admitted unchecked"))
 def test_brackets_inside_strings_do_not_stop_a_policy_configmap_review(
         short_timeout_server: ServedWebhook) -> None:
     nested = "[" * 101 + "]" * 101

@@ -146,3 +146,21 @@ def test_without_a_valid_policy_reviews_are_refused_and_not_ready(tmp_path: Any)
     assert "no valid policy" in response["status"]["message"]
     assert ready.status_code == 503
     assert ready.get_json()["policy"]["valid"] is False
+
+
+def test_options_is_refused_with_json(client: FlaskClient) -> None:
+    answer = client.options("/validate")
+
+    assert answer.status_code == 405
+    assert answer.mimetype == "application/json"
+
+
+def test_brackets_inside_strings_are_not_nesting(client: FlaskClient) -> None:
+    review = load_review("networkpolicy-create-default-deny-all")
+    review["request"]["object"]["metadata"]["annotations"] = {
+        "note": "[" * (MAX_JSON_DEPTH * 3) + '\\"{' * 50}
+
+    response = post_review(client, review).get_json()["response"]
+
+    assert response["uid"] == review["request"]["uid"]
+    assert response["allowed"] is True
