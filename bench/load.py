@@ -26,6 +26,11 @@ from webhook.balance import STATS_FILE_ENV, WorkerStats, read_stats
 
 LUA_SCRIPT = Path(__file__).resolve().parent / "wrk" / "reviews.lua"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+# A run during which other processes used more than this many cores is repeated (up to
+# MAX_ATTEMPTS runs in all) and the quietest is kept: the machine may be shared. All attempts
+# are recorded in the JSON.
+BUSY_MACHINE_CORES = 0.25
+MAX_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -262,7 +267,17 @@ def run_load(workdir: Path, certs: Any, duration: float, points: tuple[LoadPoint
         for point in points:
             for server in servers:
                 log(f"  load: {server.key:<18} {point.name} ...")
-                outcome = run_wrk(wrk, server, point, duration, bodies)
+                runs = [run_wrk(wrk, server, point, duration, bodies)]
+                while (runs[-1]["other_cpu_cores"] > BUSY_MACHINE_CORES
+                       and len(runs) < MAX_ATTEMPTS):
+                    log(f"  load: {server.key:<18} {point.name}: other processes used "
+                        f"{runs[-1]['other_cpu_cores']:.2f} cores; again ...")
+                    runs.append(run_wrk(wrk, server, point, duration, bodies))
+                outcome = min(runs, key=lambda r: r["other_cpu_cores"])
+                if len(runs) > 1:
+                    outcome["attempts"] = [
+                        {key: r[key] for key in ("achieved_rate", "latency_us",
+                                                 "other_cpu_cores")} for r in runs]
                 results["servers"][server.key]["points"][point.name] = outcome
         if profile_seconds > 0:
             results["profile"] = _profile(wrk, servers[0], bodies, workdir, profile_seconds,

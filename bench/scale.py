@@ -99,7 +99,8 @@ def _policies(namespace: str, ns_index: int, first: int) -> list[dict[str, Any]]
 
 
 def synthetic_cluster() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    namespaces, policies = [], []
+    namespaces: list[dict[str, Any]] = []
+    policies: list[dict[str, Any]] = []
     for index in range(NAMESPACES):
         name = f"ns-{index:05d}"
         namespaces.append({"apiVersion": "v1", "kind": "Namespace",
