@@ -12,7 +12,12 @@ Three more things, measured with bench/:
   left alone, gunicorn often put every connection on one worker, DESIGN.md §6);
 - a response's status line, headers and body go out in one TLS record (``CoalescedWrites``);
 - on SIGTERM (also how gunicorn retires old workers on a SIGHUP reload) the worker stops
-  accepting at once instead of at its next one-second poll.
+  accepting at once instead of at its next one-second poll, and closes its listeners only when
+  every accepted connection has been served. (Stock GeventWorker calls StreamServer.close(),
+  which drops the server's handler: a connection accepted a moment before got a handler
+  greenlet that found no handler and closed the socket, and its review was lost. The listening
+  socket is shared with the master and the new workers, so connections still queued in the
+  kernel are accepted by them.)
 """
 
 from __future__ import annotations
@@ -55,56 +60,62 @@ class WebhookWorker(GeventWorker):  # type: ignore[misc]
         super().init_process()
 
     def run(self) -> None:
-        """GeventWorker.run, with servers that take part in the connection balance."""
-        slot = self.balance_slot
-        if slot is None or self.cfg.workers < 2:
-            super().run()
-            return
+        """GeventWorker.run, with servers that take part in the connection balance and a
+        shutdown that serves every connection it accepted."""
+        slot = self.balance_slot if self.cfg.workers > 1 else None
         ssl_args = {"ssl_context": ssl_context(self.cfg)} if self.cfg.is_ssl else {}
         servers: list[BalancedStreamServer] = []
         for sock in self.sockets:
             sock.setblocking(1)
             server = BalancedStreamServer(sock, slot, handle=partial(self.handle, sock),
                                           spawn=Pool(self.worker_connections), **ssl_args)
-            server.max_accept = 1
+            if self.cfg.workers > 1:
+                server.max_accept = 1
             server.start()
             servers.append(server)
         self._servers = tuple(servers)
-        ticker = gevent.spawn(_rebalance, servers, slot)
+        ticker = gevent.spawn(_rebalance, servers, slot) if slot is not None else None
 
         while self.alive:
             self.notify()
             gevent.sleep(1.0)
 
-        ticker.kill(block=False)
+        if ticker is not None:
+            ticker.kill(block=False)
         try:
-            self._close_listeners()
-            # Finish the requests in flight, up to graceful_timeout.
+            self._stop_accepting()
+            # Finish the connections accepted so far, up to graceful_timeout.
             started = time.time()
             while time.time() - started <= self.cfg.graceful_timeout:
                 if all(server.pool.free_count() == server.pool.size for server in servers):
-                    return
+                    break
                 self.notify()
-                gevent.sleep(1.0)
-            self.log.warning("Worker graceful timeout (pid:%s)", self.pid)
+                gevent.sleep(0.1)
+            else:
+                self.log.warning("Worker graceful timeout (pid:%s)", self.pid)
+                for server in servers:
+                    server.stop(timeout=1)
             for server in servers:
-                server.stop(timeout=1)
+                if not server.closed:
+                    server.close()
         except Exception:  # as gunicorn's GeventWorker: the worker is exiting anyway
             pass
 
     def handle_exit(self, sig: Any, frame: Any) -> None:
         """SIGTERM (also sent to old workers on a SIGHUP reload): stop accepting at once.
 
-        gunicorn's loop would notice only at its next poll, up to a second later, and a
-        connection accepted meanwhile can be lost while the worker shuts down.
+        gunicorn's loop would notice only at its next poll, up to a second later; meanwhile
+        the new workers (or the other replicas) should take the new connections.
         """
         super().handle_exit(sig, frame)
-        gevent.spawn(self._close_listeners)
+        gevent.spawn(self._stop_accepting)
 
-    def _close_listeners(self) -> None:
+    def _stop_accepting(self) -> None:
+        # Not close(): see the module docstring.
         for server in self._servers:
+            server.draining = True
             if not server.closed:
-                server.close()
+                server.stop_accepting()
 
     def handle(self, listener: Any, client: Any, addr: Any) -> None:
         client.setblocking(1)
@@ -188,19 +199,25 @@ class CoalescedWrites:
 
 
 class BalancedStreamServer(StreamServer):  # type: ignore[misc]
-    """A StreamServer that accepts only while its worker holds no more than its fair share."""
+    """A StreamServer that accepts only while its worker holds no more than its fair share
+    (with a balance slot), and never again once the worker is draining."""
 
-    def __init__(self, listener: Any, slot: WorkerSlot, **kwargs: Any) -> None:
+    def __init__(self, listener: Any, slot: WorkerSlot | None, **kwargs: Any) -> None:
         self.balance_slot = slot
+        self.draining = False
         super().__init__(listener, **kwargs)
+
+    def start_accepting(self) -> None:
+        if not self.draining:
+            super().start_accepting()
 
     def do_read(self) -> Any:
         slot = self.balance_slot
-        if not slot.may_accept():
-            self.stop_accepting()  # _rebalance starts it again
+        if self.draining or (slot is not None and not slot.may_accept()):
+            self.stop_accepting()  # _rebalance starts it again unless draining
             return None
         accepted = super().do_read()
-        if accepted:
+        if accepted and slot is not None:
             slot.connection_opened()
         return accepted
 
@@ -209,7 +226,8 @@ class BalancedStreamServer(StreamServer):  # type: ignore[misc]
         try:
             super().do_close(sock, *args)
         finally:
-            self.balance_slot.connection_closed()
+            if self.balance_slot is not None:
+                self.balance_slot.connection_closed()
 
     @property
     def accepting(self) -> bool:

@@ -99,16 +99,6 @@ def test_a_killed_worker_fails_only_the_requests_on_its_own_connections(
     assert tally.admitted_but_denied == 0
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a SIGHUP reload loses requests on connections opened during it. gunicorn SIGTERMs the old "
-    "workers as soon as the new ones are forked; an old worker notices on its next 1 s tick and "
-    "calls gevent's StreamServer.close(). A connection it accepted a few ms before that tick "
-    "gets its handler greenlet only after close() (traced: accept t=.744, close() t=.758, "
-    "handler start t=.770); that handler reads EOF at once, serves 0 requests, and the client "
-    "that already sent its review gets 'Remote end closed connection without response' (and "
-    "now and then a failed handshake). Reproduced with and without webhook/balance.py. Fix in "
-    "webhook/worker.py: on SIGTERM stop accepting at once (stop_accepting(), not close()), let "
-    "every accepted connection be served, and close the listener only when the pool is empty"))
 def test_a_graceful_restart_loses_no_request(serve: ServerFactory) -> None:
     # The loss is a race (a connection accepted in the last ms before an old worker closes
     # its listener): reload up to RELOADS times, a new connection for every request, and
