@@ -180,7 +180,7 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
         for key, label, seconds in (
                 ("function", "audit() of 100,000 policies in memory",
                  report["scale"]["function"]["audit_seconds"]),
-                ("cli", "netpol-guard audit --inventory (YAML) of 100,000 policies",
+                ("cli", "netpol-guard audit --inventory (JSON Lists) of 100,000 policies",
                  report["scale"]["cli"]["wall_seconds"])):
             rss = report["scale"][key]["peak_rss_mib"]
             rows.append({"target": f"{label}: ≤ {TARGET_AUDIT_SECONDS:g} s, ≤ 1 GiB",
@@ -235,7 +235,7 @@ def render(report: dict[str, Any]) -> str:
         summary = cli["summary"]
         lines += ["", f"Scale: synthetic cluster, {s['namespaces']:,} namespaces, "
                       f"{s['network_policies']:,} NetworkPolicies ({s['inventory_mib']:.0f} MiB "
-                      "of YAML):",
+                      "of JSON):",
                   f"  netpol-guard audit --inventory -o json: {cli['wall_seconds']:.1f} s wall, "
                   f"{cli['cpu_seconds']:.1f} s CPU, peak RSS {cli['peak_rss_mib']:.0f} MiB",
                   f"  audit() alone, objects in memory:      {fn['audit_seconds']:.1f} s, "

@@ -3,8 +3,8 @@
 Two measurements, each in a child process whose peak memory is read with ``os.wait4``
 (``ru_maxrss``):
 
-- ``netpol-guard audit --inventory DIR -o json``: the whole command, YAML manifests in, report
-  out (the YAML parsing is part of it);
+- ``netpol-guard audit --inventory DIR -o json``: the whole command, JSON List files in (as
+  ``kubectl get -o json`` writes them), report out (the parsing is part of it);
 - ``webhook.cli_audit.audit()`` alone over the same objects already in memory as JSON dicts,
   which is what a live audit has after listing the API (the list itself is not timed).
 
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -23,12 +24,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 NAMESPACES = 10_000
 POLICIES_PER_NAMESPACE = 10
 NAMESPACES_PER_FILE = 100
-GENERATOR_VERSION = 1  # bump when the generator changes: cached inventories are regenerated
+GENERATOR_VERSION = 2  # bump when the generator changes: cached inventories are regenerated
 
 
 def _np(namespace: str, name: str, spec: dict[str, Any], index: int) -> dict[str, Any]:
@@ -113,21 +112,21 @@ def synthetic_cluster() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
 
 
 def write_synthetic_inventory(directory: Path) -> tuple[int, int]:
-    """YAML manifests of the synthetic cluster; (namespaces, NetworkPolicies) written."""
+    """The synthetic cluster as JSON ``List`` files, as ``kubectl get namespaces,networkpolicies
+    -A -o json`` writes them; (namespaces, NetworkPolicies) written."""
     directory.mkdir(parents=True, exist_ok=True)
     namespaces, policies = synthetic_cluster()
     by_namespace: dict[str, list[dict[str, Any]]] = {}
     for np in policies:
         by_namespace.setdefault(np["metadata"]["namespace"], []).append(np)
-    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
     for start in range(0, len(namespaces), NAMESPACES_PER_FILE):
         documents: list[dict[str, Any]] = []
         for ns in namespaces[start:start + NAMESPACES_PER_FILE]:
             documents.append(ns)
             documents += by_namespace[ns["metadata"]["name"]]
-        with open(directory / f"cluster-{start // NAMESPACES_PER_FILE:03d}.yaml", "w",
+        with open(directory / f"cluster-{start // NAMESPACES_PER_FILE:03d}.json", "w",
                   encoding="utf-8") as handle:
-            yaml.dump_all(documents, handle, Dumper=dumper, sort_keys=False)
+            json.dump({"apiVersion": "v1", "kind": "List", "items": documents}, handle)
     (directory.parent / "cluster.json").write_text(
         json.dumps({"namespaces": namespaces, "policies": policies}), encoding="utf-8")
     return len(namespaces), len(policies)
@@ -163,6 +162,8 @@ def run_scale(base: Path) -> dict[str, Any]:
     marker = base / f"generated-v{GENERATOR_VERSION}"
     started = time.monotonic()
     if not marker.exists():
+        shutil.rmtree(base, ignore_errors=True)  # an older generator's files must not linger
+        base.mkdir(parents=True)
         write_synthetic_inventory(inventory)
         marker.touch()
     generated = time.monotonic() - started

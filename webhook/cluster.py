@@ -129,8 +129,12 @@ def load_inventory(
             continue
         try:
             with path.open(encoding="utf-8") as stream:
-                documents = list(yaml.load_all(stream, Loader=_Loader))  # noqa: S506 - safe loader
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+                if path.suffix == ".json":
+                    # `kubectl get ... -o json` output: json is ~10x faster than even libyaml.
+                    documents = [json.load(stream)]
+                else:
+                    documents = list(yaml.load_all(stream, Loader=_Loader))  # noqa: S506
+        except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as error:
             raise ClusterUnavailable(f"inventory file {path}: {error}") from error
         for document in documents:
             for obj in _iter_documents(document):

@@ -6,7 +6,7 @@ import json
 import logging
 import sys
 import time
-from typing import Any
+from typing import Any, TextIO
 
 from webhook.decision import Decision
 from webhook.request import AdmissionRequest
@@ -33,8 +33,16 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+_review_stream: TextIO | None = None
+
+
 def configure(level: str = "info") -> None:
-    """Send the ``netpol_guard`` loggers to stderr as JSON lines (idempotent)."""
+    """Send the ``netpol_guard`` loggers to stderr as JSON lines (idempotent).
+
+    Review lines, one per admission review, are then written straight to stderr: going
+    through the logging machinery cost three times as much per review (bench/).
+    """
+    global _review_stream
     root = logging.getLogger("netpol_guard")
     root.setLevel(level.upper())
     if not any(getattr(h, "_netpol_guard", False) for h in root.handlers):
@@ -43,6 +51,7 @@ def configure(level: str = "info") -> None:
         handler._netpol_guard = True  # type: ignore[attr-defined]
         root.addHandler(handler)
         root.propagate = False
+    _review_stream = sys.stderr
 
 
 def review_fields(request: AdmissionRequest, decision: Decision,
@@ -65,4 +74,28 @@ def review_fields(request: AdmissionRequest, decision: Decision,
 
 def log_review(request: AdmissionRequest, decision: Decision, duration_ms: float) -> None:
     """One JSON line for one review."""
-    REVIEW_LOGGER.info("review", extra={"fields": review_fields(request, decision, duration_ms)})
+    if not REVIEW_LOGGER.isEnabledFor(logging.INFO):
+        return
+    fields = review_fields(request, decision, duration_ms)
+    stream = _review_stream
+    if stream is None:  # not configured (tests, library use): the ordinary logging path
+        REVIEW_LOGGER.info("review", extra={"fields": fields})
+        return
+    now = time.time()
+    line = {"time": _timestamp(now), "level": "info", "logger": REVIEW_LOGGER.name,
+            "msg": "review", **fields}
+    stream.write(json.dumps(line) + "\n")
+
+
+_stamp_second = -1
+_stamp_prefix = ""
+
+
+def _timestamp(now: float) -> str:
+    """``2026-11-26T05:46:04.123Z``; the part up to the second is built once a second."""
+    global _stamp_second, _stamp_prefix
+    second = int(now)
+    if second != _stamp_second:
+        _stamp_second = second
+        _stamp_prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+    return f"{_stamp_prefix}.{int((now - second) * 1000):03d}Z"

@@ -9,6 +9,7 @@ Gauges say how they combine across workers (``multiprocess_mode``).
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -95,6 +96,18 @@ API_ERRORS = Counter(
     "Errors talking to the Kubernetes API, by operation (list, watch, get).",
     ["operation"],
 )
+
+
+_children: dict[tuple[Any, ...], Any] = {}
+
+
+def child(metric: Any, *labels: str) -> Any:
+    """``metric.labels(*labels)``, remembered: ``labels()`` costs more than the increment."""
+    key = (id(metric), *labels)
+    found = _children.get(key)
+    if found is None:
+        found = _children[key] = metric.labels(*labels)
+    return found
 
 
 def render() -> tuple[bytes, str]:

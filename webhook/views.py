@@ -100,11 +100,19 @@ def validate() -> Response:
     return _json(build_response(api_version, admission.uid, decision))
 
 
+# Kinds the webhook is registered for; anything else is counted as "Other" so that a stray
+# client cannot grow the metrics without bound.
+_METRIC_KINDS = frozenset({"NetworkPolicy", "Namespace", "ConfigMap", "Pod", "Deployment",
+                           "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob",
+                           "ReplicationController"})
+
+
 def _record(kind: str, operation: str, decision: Decision, elapsed: float) -> None:
-    metrics.REVIEWS.labels(kind, operation, decision.verdict).inc()
-    metrics.LATENCY.labels(kind).observe(elapsed)
+    kind = kind if kind in _METRIC_KINDS else "Other"
+    metrics.child(metrics.REVIEWS, kind, operation, decision.verdict).inc()
+    metrics.child(metrics.LATENCY, kind).observe(elapsed)
     for violation in decision.violations:
-        metrics.RULE_HITS.labels(violation.rule_id, violation.action.value).inc()
+        metrics.child(metrics.RULE_HITS, violation.rule_id, violation.action.value).inc()
 
 
 def _bad_request(bad: BadReview) -> Response:

@@ -92,3 +92,23 @@ def test_broken_manifest_makes_the_inventory_unavailable_and_keeps_the_last_stat
 def test_missing_directory_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ClusterUnavailable, match="not a directory"):
         InventoryCluster(tmp_path / "missing")
+
+
+def test_reads_kubectl_json_lists(tmp_path: Path) -> None:
+    import json
+
+    listing = {"apiVersion": "v1", "kind": "List", "items": [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-j"}},
+        {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+         "metadata": {"name": "deny", "namespace": "team-j"},
+         "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}}]}
+    (tmp_path / "cluster.json").write_text(json.dumps(listing), encoding="utf-8")
+    (tmp_path / "broken.json").write_text("{", encoding="utf-8")
+
+    with pytest.raises(ClusterUnavailable, match="broken.json"):
+        InventoryCluster(tmp_path)
+    (tmp_path / "broken.json").unlink()
+    cluster = InventoryCluster(tmp_path)
+
+    assert cluster.get_namespace("team-j") is not None
+    assert [p["metadata"]["name"] for p in cluster.list_network_policies("team-j")] == ["deny"]
