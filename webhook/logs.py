@@ -33,7 +33,7 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-_review_stream: TextIO | None = None
+_review_handler: logging.StreamHandler[TextIO] | None = None
 
 
 def configure(level: str = "info") -> None:
@@ -42,16 +42,20 @@ def configure(level: str = "info") -> None:
     Review lines, one per admission review, are then written straight to stderr: going
     through the logging machinery cost three times as much per review (bench/).
     """
-    global _review_stream
+    global _review_handler
     root = logging.getLogger("netpol_guard")
     root.setLevel(level.upper())
-    if not any(getattr(h, "_netpol_guard", False) for h in root.handlers):
+    for handler in root.handlers:
+        if getattr(handler, "_netpol_guard", False):
+            break
+    else:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(JsonFormatter())
         handler._netpol_guard = True  # type: ignore[attr-defined]
         root.addHandler(handler)
         root.propagate = False
-    _review_stream = sys.stderr
+    assert isinstance(handler, logging.StreamHandler)
+    _review_handler = handler
 
 
 def review_fields(request: AdmissionRequest, decision: Decision,
@@ -77,14 +81,15 @@ def log_review(request: AdmissionRequest, decision: Decision, duration_ms: float
     if not REVIEW_LOGGER.isEnabledFor(logging.INFO):
         return
     fields = review_fields(request, decision, duration_ms)
-    stream = _review_stream
-    if stream is None:  # not configured (tests, library use): the ordinary logging path
+    handler = _review_handler
+    if handler is None:  # not configured (tests, library use): the ordinary logging path
         REVIEW_LOGGER.info("review", extra={"fields": fields})
         return
-    now = time.time()
-    line = {"time": _timestamp(now), "level": "info", "logger": REVIEW_LOGGER.name,
+    line = {"time": _timestamp(time.time()), "level": "info", "logger": REVIEW_LOGGER.name,
             "msg": "review", **fields}
-    stream.write(json.dumps(line) + "\n")
+    # The handler's own stream (stderr unless redirected), written as its emit() would.
+    handler.stream.write(json.dumps(line) + "\n")
+    handler.stream.flush()
 
 
 _stamp_second = -1
