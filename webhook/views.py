@@ -26,6 +26,7 @@ from webhook.admission import (
     parse_review,
 )
 from webhook.decision import Decision, deny
+from webhook.engine.defaultdeny import WORKLOAD_KINDS
 from webhook.logs import log_review
 from webhook.policy.store import PolicyNotReady
 from webhook.review import review_request
@@ -64,18 +65,14 @@ def validate() -> Response:
         return _bad_request(BadReview(413, f"body of {request.content_length} bytes exceeds "
                                            f"the limit of {MAX_BODY_BYTES} bytes"))
     body = request.get_data(cache=False)
+    wrong_type = request.mimetype != "application/json"
     try:
         api_version, admission = parse_review(body)
-        if request.mimetype != "application/json":
-            raise BadReview(415, f"Content-Type {request.content_type!r} is not supported; "
-                                 "send application/json", uid=admission.uid,
-                            api_version=api_version)
     except BadReview as bad:
-        if request.mimetype != "application/json" and bad.status != 415:
-            bad = BadReview(415, f"Content-Type {request.content_type!r} is not supported; "
-                                 "send application/json", uid=bad.uid,
-                            api_version=bad.api_version)
-        return _bad_request(bad)
+        # The body is still parsed for its uid, so a wrong type is answered in band if it can.
+        return _bad_request(_unsupported_type(bad.uid, bad.api_version) if wrong_type else bad)
+    if wrong_type:
+        return _bad_request(_unsupported_type(admission.uid, api_version))
 
     wiring = _wiring()
     try:
@@ -100,11 +97,14 @@ def validate() -> Response:
     return _json(build_response(api_version, admission.uid, decision))
 
 
+def _unsupported_type(uid: str | None, api_version: str) -> BadReview:
+    return BadReview(415, f"Content-Type {request.content_type!r} is not supported; send "
+                          "application/json", uid=uid, api_version=api_version)
+
+
 # Kinds the webhook is registered for; anything else is counted as "Other" so that a stray
 # client cannot grow the metrics without bound.
-_METRIC_KINDS = frozenset({"NetworkPolicy", "Namespace", "ConfigMap", "Pod", "Deployment",
-                           "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob",
-                           "ReplicationController"})
+_METRIC_KINDS = WORKLOAD_KINDS | {"NetworkPolicy", "Namespace", "ConfigMap"}
 
 
 def _record(kind: str, operation: str, decision: Decision, elapsed: float) -> None:
