@@ -122,11 +122,7 @@ def load_inventory(
     """
     namespaces: dict[str, JSONObject] = {}
     policies: dict[str, dict[str, JSONObject]] = {}
-    if not directory.is_dir():
-        raise ClusterUnavailable(f"inventory {directory} is not a directory")
-    for path in sorted(directory.rglob("*")):
-        if not path.is_file() or path.suffix not in _MANIFEST_SUFFIXES:
-            continue
+    for path in _manifest_files(directory):
         try:
             with path.open(encoding="utf-8") as stream:
                 if path.suffix == ".json":
@@ -150,6 +146,26 @@ def load_inventory(
     return namespaces, policies
 
 
+def _manifest_files(directory: Path) -> list[Path]:
+    """The manifest files under ``directory``, recursively, in sorted order."""
+    if not directory.is_dir():
+        raise ClusterUnavailable(f"inventory {directory} is not a directory")
+    return [path for path in sorted(directory.rglob("*"))
+            if path.suffix in _MANIFEST_SUFFIXES and path.is_file()]
+
+
+def _files_stamp(directory: Path) -> tuple[tuple[str, int, int, int], ...]:
+    """What the manifest files are now (path, inode, mtime, size): equal stamps, same files."""
+    stamp = []
+    for path in _manifest_files(directory):
+        try:
+            info = path.stat()
+        except OSError:
+            continue  # removed meanwhile: the next stamp differs anyway
+        stamp.append((str(path), info.st_ino, info.st_mtime_ns, info.st_size))
+    return tuple(stamp)
+
+
 class InventoryCluster:
     """Cluster state from manifests on disk; ``None`` is the empty embedded inventory.
 
@@ -163,16 +179,25 @@ class InventoryCluster:
         self._namespaces: dict[str, JSONObject] = {}
         self._policies: dict[str, dict[str, JSONObject]] = {}
         self._loaded_at = time.time()
+        self._stamp: tuple[tuple[str, int, int, int], ...] | None = None
         self.rescan()
 
     def rescan(self) -> None:
-        """Read the directory again (raises ClusterUnavailable and keeps the old state on error)."""
+        """Read the directory again (raises ClusterUnavailable and keeps the old state on error).
+
+        Files are parsed only when one was added, removed or changed since the last read: a live
+        confirmation reads the namespace and its policies, and would otherwise parse it all twice.
+        """
         if self.directory is None:
+            return
+        stamp = _files_stamp(self.directory)  # taken first: a change during the read shows next
+        if stamp == self._stamp:
             return
         namespaces, policies = load_inventory(self.directory)
         with self._lock:
             self._namespaces, self._policies = namespaces, policies
             self._loaded_at = time.time()
+            self._stamp = stamp
 
     def is_ready(self) -> bool:
         return True

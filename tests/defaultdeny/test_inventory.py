@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -112,3 +113,26 @@ def test_reads_kubectl_json_lists(tmp_path: Path) -> None:
 
     assert cluster.get_namespace("team-j") is not None
     assert [p["metadata"]["name"] for p in cluster.list_network_policies("team-j")] == ["deny"]
+
+
+def test_live_reads_parse_the_files_only_when_they_changed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import webhook.cluster
+
+    parsed: list[Path] = []
+    real_load = webhook.cluster.load_inventory
+
+    def counting_load(directory: Path) -> Any:
+        parsed.append(directory)
+        return real_load(directory)
+
+    monkeypatch.setattr(webhook.cluster, "load_inventory", counting_load)
+    (tmp_path / "a.yaml").write_text(MULTI_DOC)
+    cluster = InventoryCluster(tmp_path)
+
+    cluster.get_namespace("team-a", live=True)
+    cluster.list_network_policies("team-a", live=True)
+    assert len(parsed) == 1
+    (tmp_path / "b.yaml").write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: b}\n")
+    assert cluster.get_namespace("b", live=True) is not None
+    assert len(parsed) == 2
