@@ -48,6 +48,7 @@ class ServeSettings:
     request_timeout: float = 10.0
     log_level: str = "info"
     access_log: bool = False
+    # The Prometheus multiprocess directory serve created (and removes on exit), if any.
     metrics_dir: str = ""
 
 

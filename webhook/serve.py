@@ -71,8 +71,8 @@ def run(args: argparse.Namespace) -> int:
             return 2
     # prometheus-client picks its storage when first imported: the directory must be set
     # before the workers are forked and import webhook.metrics.
-    metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(
-        prefix="netpol-guard-metrics-")
+    given_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    metrics_dir = given_dir or tempfile.mkdtemp(prefix="netpol-guard-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     settings = ServeSettings(
         bind=args.bind, certfile=args.certfile, keyfile=args.keyfile,
@@ -83,7 +83,9 @@ def run(args: argparse.Namespace) -> int:
         timeout=args.timeout, graceful_timeout=args.graceful_timeout,
         keepalive=args.keepalive, handshake_timeout=args.handshake_timeout,
         request_timeout=args.request_timeout, log_level=args.log_level,
-        access_log=args.access_log, metrics_dir=metrics_dir,
+        access_log=args.access_log,
+        # Removed on exit only when serve made it; an operator's directory is theirs.
+        metrics_dir="" if given_dir else metrics_dir,
     )
     from webhook.worker import HANDSHAKE_TIMEOUT_ENV, REQUEST_TIMEOUT_ENV
 
