@@ -116,14 +116,21 @@ def wait_until_answers(served: ServedWebhook, *, ready: bool, timeout: float = 3
     raise RuntimeError(f"netpol-guard serve did not become ready:\n{served.log_text()}")
 
 
+def start_with_inventory(workdir: Path, certs: Any, *args: str) -> ServedWebhook:
+    """A served webhook whose cluster state is an (empty) inventory directory, found in
+    ``extra["inventory"]``."""
+    inventory = workdir / "inventory"
+    inventory.mkdir()
+    served = start_webhook(workdir, certs, "--inventory", str(inventory), *args)
+    served.extra["inventory"] = inventory
+    return served
+
+
 @pytest.fixture(scope="session")
 def served_webhook(tmp_path_factory: pytest.TempPathFactory,
                    dev_certs: Any) -> Iterator[ServedWebhook]:
     """One real server for the session: default policy, an empty inventory."""
-    workdir = tmp_path_factory.mktemp("served")
-    inventory = workdir / "inventory"
-    inventory.mkdir()
-    served = start_webhook(workdir, dev_certs, "--inventory", str(inventory), "--workers", "2")
-    served.extra["inventory"] = inventory
+    served = start_with_inventory(tmp_path_factory.mktemp("served"), dev_certs,
+                                  "--workers", "2")
     yield served
     served.stop()

@@ -8,6 +8,10 @@ faults``). They are plain counters in the pytest process: the suite runs in one 
 from __future__ import annotations
 
 from collections import Counter
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tests.reliability.loadgen import Tally
 
 INPUTS_FUZZED: Counter[str] = Counter()
 FAULTS_INJECTED: Counter[str] = Counter()
@@ -33,3 +37,16 @@ def report_lines() -> list[str]:
         lines.append(f"{title}: {sum(counter.values())}")
         lines.extend(f"    {key}: {value}" for key, value in sorted(counter.items()))
     return lines
+
+
+def record_fault(fault: str, tally: Tally, detail: str = "") -> None:
+    """Add one fault and the load sent under it to the figures, and print them."""
+    FAULTS_INJECTED[fault] += 1
+    REQUESTS_UNDER_FAULTS[fault] += tally.sent
+    for cause, count in tally.by_cause().items():
+        FAILED_BY_CAUSE[f"{fault}: {cause}"] += count
+    if tally.admitted_but_denied:
+        ADMITTED_BUT_DENIED[fault] += tally.admitted_but_denied
+    print(f"\n{fault}: {tally.summary()}{detail}")
+    for failure in tally.failures[:10]:
+        print(f"    {failure.cause} on client port {failure.local_port}: {failure.detail[:160]}")

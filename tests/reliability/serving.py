@@ -11,6 +11,7 @@ import http.client
 import json
 import os
 import re
+import socket
 import ssl
 import time
 from collections.abc import Callable
@@ -127,3 +128,22 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str,
         if time.monotonic() - started > timeout:
             raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
         time.sleep(interval)
+
+
+def raw_exchange(port: int, ca_file: str, request: bytes, timeout: float = 8) -> bytes:
+    """Send raw ``request`` bytes on a fresh TLS connection and read until the server closes
+    it (or resets it)."""
+    context = client_context(ca_file)
+    with socket.create_connection((HOST, port), timeout=timeout) as raw, \
+            context.wrap_socket(raw, server_hostname=HOST) as sock:
+        sock.sendall(request)
+        chunks = []
+        while True:
+            try:
+                chunk = sock.recv(65536)
+            except (ssl.SSLError, ConnectionResetError):
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    return b"".join(chunks)

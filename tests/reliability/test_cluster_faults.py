@@ -171,17 +171,11 @@ def test_an_api_outage_under_load_keeps_verdicts_and_the_cache_resyncs_by_itself
                         "netpol_guard_live_confirms_total", outcome="overturned")
     team_a = ask(deny_server, pod_review("team-a"))
     samples = metrics(deny_server.port, deny_server.ca_file)
-    fault = "Kubernetes API stopped and restarted"
-    figures.FAULTS_INJECTED[fault] += 1
-    figures.REQUESTS_UNDER_FAULTS[fault] += tally.sent
-    for cause, count in tally.by_cause().items():
-        figures.FAILED_BY_CAUSE[f"{fault}: {cause}"] += count
-    if tally.admitted_but_denied:
-        figures.ADMITTED_BUT_DENIED[fault] += tally.admitted_but_denied
-    print(f"\n{fault}: {tally.summary()}; watches resumed {took:.1f}s after the restart; "
-          f"live confirms unavailable: "
-          f"{metric(samples, 'netpol_guard_live_confirms_total', outcome='unavailable'):.0f}, "
-          f"API errors: {metric(samples, 'netpol_guard_cluster_api_errors_total'):.0f}")
+    figures.record_fault(
+        "Kubernetes API stopped and restarted", tally,
+        f"; watches resumed {took:.1f}s after the restart; live confirms unavailable: "
+        f"{metric(samples, 'netpol_guard_live_confirms_total', outcome='unavailable'):.0f}, "
+        f"API errors: {metric(samples, 'netpol_guard_cluster_api_errors_total'):.0f}")
 
     assert tally.failures == []  # every answer kept its verdict through the outage
     assert ready_during == 200  # a synced cache stays ready while the watch recovers

@@ -24,7 +24,7 @@ from cryptography import x509
 from tests.conftest import ServedWebhook
 from tests.reliability import figures
 from tests.reliability.conftest import ServerFactory
-from tests.reliability.loadgen import HOST, LoadGenerator, Tally, baseline, client_context
+from tests.reliability.loadgen import HOST, LoadGenerator, baseline, client_context
 from tests.reliability.serving import (
     client_ports_of,
     metric,
@@ -39,19 +39,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
 LOAD_THREADS = 6
 RELOADS = 15
-
-
-def record(fault: str, tally: Tally) -> None:
-    """Add one fault and its load to the suite's figures, and print them."""
-    figures.FAULTS_INJECTED[fault] += 1
-    figures.REQUESTS_UNDER_FAULTS[fault] += tally.sent
-    for cause, count in tally.by_cause().items():
-        figures.FAILED_BY_CAUSE[f"{fault}: {cause}"] += count
-    if tally.admitted_but_denied:
-        figures.ADMITTED_BUT_DENIED[fault] += tally.admitted_but_denied
-    print(f"\n{fault}: {tally.summary()}")
-    for failure in tally.failures[:10]:
-        print(f"    {failure.cause} on client port {failure.local_port}: {failure.detail[:160]}")
 
 
 def start_load(served: ServedWebhook, **kwargs: Any) -> LoadGenerator:
@@ -85,7 +72,7 @@ def test_a_killed_worker_fails_only_the_requests_on_its_own_connections(
     finally:
         tally = load.stop()
 
-    record("worker SIGKILL", tally)
+    figures.record_fault("worker SIGKILL", tally)
     print(f"    victim held {len(victim_ports)} of the load's {len(ours)} connections; "
           f"connections per worker: {[len(ports) for ports in held.values()]}")
     per_connection = Counter(failure.local_port for failure in tally.failures)
@@ -121,9 +108,9 @@ def test_a_graceful_restart_loses_no_request(serve: ServerFactory) -> None:
     finally:
         tally = load.stop()
 
-    figures.FAULTS_INJECTED["graceful restart (SIGHUP)"] += reloads - 1  # record() adds one
+    figures.FAULTS_INJECTED["graceful restart (SIGHUP)"] += reloads - 1  # record_fault() adds one
     print(f"    {reloads} reloads")
-    record("graceful restart (SIGHUP)", tally)
+    figures.record_fault("graceful restart (SIGHUP)", tally)
     assert tally.answered_after(hup_at) >= 50
     assert tally.admitted_but_denied == 0
     assert tally.failures == []
@@ -167,7 +154,7 @@ def test_a_replaced_certificate_is_served_to_new_connections_without_failures(
     finally:
         tally = load.stop()
 
-    record("certificate and key replaced", tally)
+    figures.record_fault("certificate and key replaced", tally)
     print(f"    serials seen by the load's {tally.dials} dials: {dict(tally.serials)}")
     assert fresh == [new_serial] * 12
     assert tally.failures == []
@@ -253,7 +240,7 @@ def test_an_invalid_policy_file_keeps_the_last_good_policy_in_force(
     refused = metric(samples, "netpol_guard_policy_reload_errors_total") - refused_before
     figures.POLICY_DOCUMENTS_REFUSED["invalid policy files on disk (refusals counted by the "
                                      "2 workers)"] += int(refused)
-    record("policy file replaced by invalid documents", tally)
+    figures.record_fault("policy file replaced by invalid documents", tally)
     print(f"    policy documents refused by the workers: {refused:.0f}; /readyz "
           f"{[status for status, _ in readiness]}")
     assert tally.failures == []  # every answer: the verdict under the last good policy

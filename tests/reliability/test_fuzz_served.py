@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import socket
-import ssl
 import time
 from typing import Any
 
@@ -22,6 +20,7 @@ from hypothesis import strategies as st
 from tests.conftest import ServedWebhook
 from tests.reliability import figures
 from tests.reliability.loadgen import HOST, client_context
+from tests.reliability.serving import raw_exchange
 from tests.service.test_validate_fuzz import mutated_reviews
 
 pytestmark = pytest.mark.integration
@@ -107,24 +106,6 @@ headers = st.lists(st.tuples(st.sampled_from(["Content-Type", "Accept", "Expect"
                              | header_value), max_size=6)
 
 
-def raw_exchange(served: ServedWebhook, request: bytes) -> bytes:
-    """Send ``request`` on a fresh TLS connection and read until the server closes it."""
-    context = client_context(served.ca_file)
-    with socket.create_connection((HOST, served.port), timeout=8) as raw:
-        with context.wrap_socket(raw, server_hostname=HOST) as sock:
-            sock.sendall(request)
-            chunks = []
-            while True:
-                try:
-                    chunk = sock.recv(65536)
-                except (ssl.SSLError, ConnectionResetError):
-                    break
-                if not chunk:
-                    break
-                chunks.append(chunk)
-    return b"".join(chunks)
-
-
 @settings(max_examples=200, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(method=methods, path=paths, header_list=headers, body=st.binary(max_size=200))
@@ -140,7 +121,7 @@ def test_arbitrary_http_requests_never_get_html_or_5xx(short_timeout_server: Ser
     lines.append(f"Content-Length: {len(body)}")
     request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
-    answer = raw_exchange(short_timeout_server, request)
+    answer = raw_exchange(short_timeout_server.port, short_timeout_server.ca_file, request)
 
     head, _, payload = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 "), answer[:200]

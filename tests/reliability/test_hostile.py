@@ -32,7 +32,7 @@ from tests.reliability.loadgen import (
     verdict_of,
     with_canary,
 )
-from tests.reliability.serving import get
+from tests.reliability.serving import get, raw_exchange
 from webhook.admission import MAX_BODY_BYTES
 
 pytestmark = pytest.mark.integration
@@ -169,19 +169,8 @@ def test_a_claimed_1_gib_body_is_refused_before_it_is_read(
 ])
 def test_oversized_request_heads_get_a_json_error(short_timeout_server: ServedWebhook,
                                                   request_head: bytes, status: int) -> None:
-    context = client_context(short_timeout_server.ca_file)
-    with socket.create_connection((HOST, short_timeout_server.port), timeout=10) as raw, \
-            context.wrap_socket(raw, server_hostname=HOST) as sock:
-        sock.sendall(request_head)
-        answer = b""
-        while True:
-            try:
-                chunk = sock.recv(65536)
-            except (ssl.SSLError, ConnectionResetError):
-                break
-            if not chunk:
-                break
-            answer += chunk
+    answer = raw_exchange(short_timeout_server.port, short_timeout_server.ca_file,
+                          request_head, timeout=10)
 
     figures.INPUTS_FUZZED["hostile bodies"] += 1
     head, _, payload = answer.partition(b"\r\n\r\n")

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import ServedWebhook, start_webhook
+from tests.conftest import ServedWebhook, start_with_inventory
 from tests.defaultdeny.test_seed_scenario import NAMESPACE, persist, review_of
 
 pytestmark = pytest.mark.integration
@@ -20,11 +20,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def seed_server(tmp_path_factory: pytest.TempPathFactory,
                 dev_certs: Any) -> Iterator[ServedWebhook]:
-    workdir = tmp_path_factory.mktemp("seed")
-    inventory = workdir / "inventory"
-    inventory.mkdir()
-    served = start_webhook(workdir, dev_certs, "--inventory", str(inventory))
-    served.extra["inventory"] = inventory
+    served = start_with_inventory(tmp_path_factory.mktemp("seed"), dev_certs)
     yield served
     served.stop()
 
