@@ -66,28 +66,28 @@ PolicyLoader = Callable[[str, str], object]
 
 # --- compliance -------------------------------------------------------------------------------
 
-def _spec(np_obj: Mapping[str, Any]) -> Mapping[str, Any]:
-    spec = np_obj.get("spec") if isinstance(np_obj, Mapping) else None
+def _spec(np_obj: JSONObject) -> JSONObject:
+    spec = np_obj.get("spec") if isinstance(np_obj, dict) else None
     # A missing spec is defaulted by the API server to podSelector {} (a default-deny).
-    return spec if isinstance(spec, Mapping) else {}
+    return spec if isinstance(spec, dict) else {}
 
 
-def _selects_all_pods(spec: Mapping[str, Any]) -> bool:
+def _selects_all_pods(spec: JSONObject) -> bool:
     selector = spec.get("podSelector")
     # podSelector is required but defaulted to {} when absent: it then selects every pod.
     return selector is None or selects_all(selector)
 
 
-def _rules(spec: Mapping[str, Any], direction: str) -> list[Any]:
+def _rules(spec: JSONObject, direction: str) -> list[Any]:
     rules = spec.get(_RULES_KEY[direction])
     return rules if isinstance(rules, list) else []
 
 
-def _applies(spec: Mapping[str, Any], direction: str) -> bool:
-    return direction in effective_policy_types(dict(spec))
+def _applies(spec: JSONObject, direction: str) -> bool:
+    return direction in effective_policy_types(spec)
 
 
-def is_default_deny(np_obj: Mapping[str, Any], direction: str) -> bool:
+def is_default_deny(np_obj: JSONObject, direction: str) -> bool:
     """True when the NetworkPolicy denies ``direction`` ("Ingress"/"Egress") for every pod.
 
     It selects all pods, lists the direction in its effective policyTypes and has no rules
@@ -99,12 +99,12 @@ def is_default_deny(np_obj: Mapping[str, Any], direction: str) -> bool:
 
 
 def _is_allow_all_rule(rule: Any, direction: str) -> bool:
-    if not isinstance(rule, Mapping):
+    if not isinstance(rule, dict):
         return False
     return not rule.get(_PEERS_KEY[direction]) and not rule.get("ports")
 
 
-def cancels_default_deny(np_obj: Mapping[str, Any], direction: str) -> bool:
+def cancels_default_deny(np_obj: JSONObject, direction: str) -> bool:
     """True when the policy selects all pods and has a rule for ``direction`` that allows all.
 
     Such a rule (``ingress: [{}]``: no peers and no ports) admits every source on every port
@@ -115,34 +115,42 @@ def cancels_default_deny(np_obj: Mapping[str, Any], direction: str) -> bool:
             and any(_is_allow_all_rule(rule, direction) for rule in _rules(spec, direction)))
 
 
-def missing_directions(policies: Iterable[Mapping[str, Any]],
+def missing_directions(policies: Iterable[JSONObject],
                        directions: Sequence[str]) -> tuple[str, ...]:
     """The required directions that the namespace's policies do not deny by default.
 
-    Empty means compliant. A direction is missing when no policy is a default-deny for it, or
-    when a select-all policy cancels it with an allow-all rule.
+    Empty means compliant. A direction is missing when no policy is a default-deny for it
+    (``is_default_deny``), or when a select-all policy cancels it with an allow-all rule
+    (``cancels_default_deny``). Each policy is read once: this runs on every pod create.
     """
-    policies = list(policies)
-    return tuple(
-        direction for direction in directions
-        if not any(is_default_deny(p, direction) for p in policies)
-        or any(cancels_default_deny(p, direction) for p in policies)
-    )
+    denied: set[str] = set()
+    cancelled: set[str] = set()
+    for np_obj in policies:
+        spec = _spec(np_obj)
+        if not _selects_all_pods(spec):
+            continue
+        for direction in effective_policy_types(spec):
+            rules = _rules(spec, direction)
+            if not rules:
+                denied.add(direction)
+            elif any(_is_allow_all_rule(rule, direction) for rule in rules):
+                cancelled.add(direction)
+    return tuple(d for d in directions if d not in denied or d in cancelled)
 
 
-def _name_of(obj: Mapping[str, Any] | None) -> str:
-    metadata = obj.get("metadata") if isinstance(obj, Mapping) else None
-    name = metadata.get("name") if isinstance(metadata, Mapping) else None
+def _name_of(obj: JSONObject | None) -> str:
+    metadata = obj.get("metadata") if isinstance(obj, dict) else None
+    name = metadata.get("name") if isinstance(metadata, dict) else None
     return name if isinstance(name, str) else ""
 
 
-def _labels(obj: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    metadata = obj.get("metadata") if isinstance(obj, Mapping) else None
-    labels = metadata.get("labels") if isinstance(metadata, Mapping) else None
-    return labels if isinstance(labels, Mapping) else {}
+def _labels(obj: JSONObject | None) -> JSONObject:
+    metadata = obj.get("metadata") if isinstance(obj, dict) else None
+    labels = metadata.get("labels") if isinstance(metadata, dict) else None
+    return labels if isinstance(labels, dict) else {}
 
 
-def exempt_label(namespace_obj: Mapping[str, Any] | None) -> str | None:
+def exempt_label(namespace_obj: JSONObject | None) -> str | None:
     """The value of ``netpol-guard.io/exempt`` on the namespace, or None when absent."""
     value = _labels(namespace_obj).get(EXEMPT_LABEL)
     return value if isinstance(value, str) else None
@@ -150,11 +158,11 @@ def exempt_label(namespace_obj: Mapping[str, Any] | None) -> str | None:
 
 def is_exempt_by_name(name: str, policy: Policy) -> bool:
     """True when the namespace name matches a default-deny or a global namespace exemption."""
-    return (policy.default_deny.exemptions.covers(name, UserInfo())
-            or policy.exemptions.covers(name, UserInfo()))
+    return (policy.default_deny.exemptions.covers_namespace(name)
+            or policy.exemptions.covers_namespace(name))
 
 
-def is_protected(namespace: Mapping[str, Any] | str, policy: Policy) -> bool:
+def is_protected(namespace: JSONObject | str, policy: Policy) -> bool:
     """True when the namespace needs a default-deny (it is not exempt by name or by label).
 
     ``namespace`` is the Namespace object, or only its name when the object is unknown (then
@@ -167,15 +175,15 @@ def is_protected(namespace: Mapping[str, Any] | str, policy: Policy) -> bool:
     return exempt_label(namespace) != "true"
 
 
-def is_terminating(namespace_obj: Mapping[str, Any] | None) -> bool:
+def is_terminating(namespace_obj: JSONObject | None) -> bool:
     """True when the namespace is being deleted (deletionTimestamp set or phase Terminating)."""
-    if not isinstance(namespace_obj, Mapping):
+    if not isinstance(namespace_obj, dict):
         return False
     metadata = namespace_obj.get("metadata")
-    if isinstance(metadata, Mapping) and metadata.get("deletionTimestamp"):
+    if isinstance(metadata, dict) and metadata.get("deletionTimestamp"):
         return True
     status = namespace_obj.get("status")
-    return isinstance(status, Mapping) and status.get("phase") == "Terminating"
+    return isinstance(status, dict) and status.get("phase") == "Terminating"
 
 
 def _user_exempt(policy: Policy, user: UserInfo) -> bool:
@@ -203,7 +211,7 @@ def _directions_text(directions: Sequence[str]) -> str:
 
 # --- verdicts ---------------------------------------------------------------------------------
 
-def exempt_label_violations(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None,
+def exempt_label_violations(old: JSONObject | None, new: JSONObject | None,
                             policy: Policy, user: UserInfo) -> list[Violation]:
     """DD003 when the exemption label is added, changed or removed by a principal not allowed.
 
@@ -230,7 +238,7 @@ def exempt_label_violations(old: Mapping[str, Any] | None, new: Mapping[str, Any
         "one of them.")]
 
 
-def namespace_create_violations(namespace_obj: Mapping[str, Any], policy: Policy,
+def namespace_create_violations(namespace_obj: JSONObject, policy: Policy,
                                 user: UserInfo) -> tuple[list[Violation], list[str]]:
     """Namespace CREATE: (violations, warnings).
 
@@ -278,8 +286,8 @@ def _missing_violation(path: str, namespace: str, missing: Sequence[str],
     )
 
 
-def namespace_update_violations(old: Mapping[str, Any] | None, new: Mapping[str, Any],
-                                policies: Sequence[Mapping[str, Any]] | None, policy: Policy,
+def namespace_update_violations(old: JSONObject | None, new: JSONObject,
+                                policies: Sequence[JSONObject] | None, policy: Policy,
                                 user: UserInfo) -> list[Violation]:
     """Namespace UPDATE: DD003 for an unauthorised exemption-label change; DD001 (per
     ``defaultDeny.namespaceUpdates``) while the namespace is protected and not compliant.
@@ -300,7 +308,7 @@ def namespace_update_violations(old: Mapping[str, Any] | None, new: Mapping[str,
                                "the namespace cannot be changed until it has one")]
 
 
-def needs_compliance_check(namespace: Mapping[str, Any] | str | None, policy: Policy,
+def needs_compliance_check(namespace: JSONObject | str | None, policy: Policy,
                            user: UserInfo, name: str = "") -> bool:
     """True when a request in this namespace must see the namespace's NetworkPolicies.
 
@@ -312,12 +320,12 @@ def needs_compliance_check(namespace: Mapping[str, Any] | str | None, policy: Po
         return False
     if namespace is None:
         return bool(name) and is_protected(name, policy)
-    if isinstance(namespace, Mapping) and is_terminating(namespace):
+    if isinstance(namespace, dict) and is_terminating(namespace):
         return False
     return is_protected(namespace, policy)
 
 
-def workload_violations(kind: str, namespace: str, policies: Sequence[Mapping[str, Any]],
+def workload_violations(kind: str, namespace: str, policies: Sequence[JSONObject],
                         policy: Policy) -> list[Violation]:
     """Pod/workload CREATE in a namespace that needs a check: DD001 per
     ``defaultDeny.workloads`` when its policies leave a required direction open."""
@@ -330,16 +338,16 @@ def workload_violations(kind: str, namespace: str, policies: Sequence[Mapping[st
                                f"{noun} cannot be created in it until it has one")]
 
 
-def _replace_policy(policies: Sequence[Mapping[str, Any]], name: str,
-                    replacement: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
-    kept: list[Mapping[str, Any]] = [p for p in policies if _name_of(p) != name]
+def _replace_policy(policies: Sequence[JSONObject], name: str,
+                    replacement: JSONObject | None) -> list[JSONObject]:
+    kept: list[JSONObject] = [p for p in policies if _name_of(p) != name]
     if replacement is not None:
         kept.append(replacement)
     return kept
 
 
-def last_deny_violations(old_np: Mapping[str, Any] | None, new_np: Mapping[str, Any] | None,
-                         namespace: str, policies: Sequence[Mapping[str, Any]],
+def last_deny_violations(old_np: JSONObject | None, new_np: JSONObject | None,
+                         namespace: str, policies: Sequence[JSONObject],
                          policy: Policy, name: str = "") -> list[Violation]:
     """NetworkPolicy UPDATE (``new_np`` set) or DELETE (``new_np`` None): DD002 per
     ``defaultDeny.lastDeny`` when the change leaves a required direction without a default-deny
@@ -352,8 +360,8 @@ def last_deny_violations(old_np: Mapping[str, Any] | None, new_np: Mapping[str, 
     before = _replace_policy(policies, name, old_np) if old_np is not None else list(policies)
     after = _replace_policy(before, name, new_np)
     directions = policy.default_deny.directions
-    lost = [d for d in missing_directions(after, directions)
-            if d not in missing_directions(before, directions)]
+    missing_before = missing_directions(before, directions)
+    lost = [d for d in missing_directions(after, directions) if d not in missing_before]
     if not lost:
         return []
     rule_id, rule_name = LAST_DEFAULT_DENY
@@ -388,15 +396,15 @@ def cluster_unavailable_violation(namespace: str, policy: Policy) -> Violation:
     )
 
 
-def is_policy_configmap(configmap: Mapping[str, Any] | None,
+def is_policy_configmap(configmap: JSONObject | None,
                         name: str = POLICY_CONFIGMAP_NAME) -> bool:
     """True for the ConfigMap that holds netpol-guard's policy (by name or by label)."""
-    if not isinstance(configmap, Mapping):
+    if not isinstance(configmap, dict):
         return False
     return _name_of(configmap) == name or _labels(configmap).get(POLICY_CONFIGMAP_LABEL) == "true"
 
 
-def policy_configmap_violations(configmap: Mapping[str, Any], subject: str,
+def policy_configmap_violations(configmap: JSONObject, subject: str,
                                 load: PolicyLoader) -> list[Violation]:
     """CM001 when ``data["policy.yaml"]`` is missing or fails ``load`` (schema, YAML).
 
@@ -405,7 +413,7 @@ def policy_configmap_violations(configmap: Mapping[str, Any], subject: str,
     """
     rule_id, rule_name = INVALID_POLICY
     data = configmap.get("data")
-    text = data.get(POLICY_CONFIGMAP_KEY) if isinstance(data, Mapping) else None
+    text = data.get(POLICY_CONFIGMAP_KEY) if isinstance(data, dict) else None
     path = f"data.{POLICY_CONFIGMAP_KEY}"
     if not isinstance(text, str):
         return [Violation(

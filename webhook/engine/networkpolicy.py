@@ -237,6 +237,17 @@ def _pinned_names(selector: dict[str, Any]) -> frozenset[str] | None:
     return names
 
 
+def _pins_names(selector: dict[str, Any]) -> bool:
+    """``_pinned_names(selector) is not None``, without building the set (NP004, per peer)."""
+    labels = selector.get("matchLabels")
+    if isinstance(labels, dict) and labels.get(NAMESPACE_NAME_LABEL) is not None:
+        return True
+    expressions = selector.get("matchExpressions")
+    return isinstance(expressions, list) and any(
+        isinstance(e, dict) and e.get("key") == NAMESPACE_NAME_LABEL and e.get("operator") == "In"
+        for e in expressions)
+
+
 def _requirements(selector: dict[str, Any]) -> list[dict[str, Any]]:
     expressions = selector.get("matchExpressions")
     if not isinstance(expressions, list):
@@ -251,12 +262,12 @@ def _every_namespace(selector: dict[str, Any]) -> str | None:
     kubernetes.io/metadata.name (a label every namespace has) matches every namespace there is
     or will be, save the ones it names.
     """
-    if selects_all(selector):
-        return "all"
     labels = selector.get("matchLabels")
+    if isinstance(labels, dict) and labels:
+        return None  # matchLabels require values that not every namespace has
     expressions = selector.get("matchExpressions")
-    if (isinstance(labels, dict) and labels) or not isinstance(expressions, list):
-        return None
+    if not isinstance(expressions, list) or not expressions:
+        return "all"  # selects_all(selector)
     operators = set()
     for requirement in expressions:
         if not isinstance(requirement, dict) or requirement.get("key") != NAMESPACE_NAME_LABEL:
@@ -338,7 +349,7 @@ def mutable_namespace_label(view: NormalisedNetworkPolicy, config: RuleConfig,
     for peer in view.peers:
         selector = peer.namespace_selector
         # A selector pinned to names by the immutable label cannot be widened by relabelling.
-        if selector is None or _pinned_names(selector) is not None:
+        if selector is None or _pins_names(selector):
             continue
         base = f"{peer.path}.namespaceSelector"
         labels = selector.get("matchLabels")
@@ -602,11 +613,14 @@ def and_or_confusion(view: NormalisedNetworkPolicy, config: RuleConfig,
         if not rule.peers or len(rule.peers) < 2:
             continue
         namespace_only = pod_only = None
-        for peer in rule.peers:
-            if peer.namespace_only:
-                namespace_only = namespace_only or peer
-            elif peer.pod_only:
-                pod_only = pod_only or peer
+        for peer in rule.peers:  # the first of each (Peer.namespace_only / Peer.pod_only)
+            if peer.ip_block is not None:
+                continue
+            if peer.pod_selector is None:
+                if peer.namespace_selector is not None and namespace_only is None:
+                    namespace_only = peer
+            elif peer.namespace_selector is None and pod_only is None:
+                pod_only = peer
         if namespace_only is None or pod_only is None:
             continue
         path = f"{rule.path}.{rule.peers_key}"

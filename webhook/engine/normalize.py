@@ -403,56 +403,68 @@ def normalise_network_policy(obj: object, namespace: str | None = None) -> Norma
     if not isinstance(spec, dict):
         spec = {}
     pod_selector = spec.get("podSelector")
-    ingress = _rules(spec.get("ingress"), INGRESS, "spec.ingress", "from")
-    egress = _rules(spec.get("egress"), EGRESS, "spec.egress", "to")
-    rules = ingress + egress
-    peers = tuple(peer for rule in rules if rule.peers for peer in rule.peers)
+    # One pass in document order; the flattened peers, ipBlocks and ports are collected on the
+    # way. Calls are kept few on purpose: this runs once per NetworkPolicy review.
+    peers: list[Peer] = []
+    ip_blocks: list[IPBlock] = []
+    ports: list[Port] = []
+    ingress = _rules(spec.get("ingress"), INGRESS, "spec.ingress", "from", peers, ip_blocks,
+                     ports)
+    egress = _rules(spec.get("egress"), EGRESS, "spec.egress", "to", peers, ip_blocks, ports)
     return NormalisedNetworkPolicy(
         namespace=namespace,
         pod_selector=pod_selector if isinstance(pod_selector, dict) else {},
         policy_types=effective_policy_types(spec),
         ingress=ingress,
         egress=egress,
-        rules=rules,
-        peers=peers,
-        ip_blocks=tuple(peer.ip_block for peer in peers if peer.ip_block is not None),
-        ports=tuple(port for rule in rules if rule.ports for port in rule.ports),
+        rules=ingress + egress,
+        peers=tuple(peers),
+        ip_blocks=tuple(ip_blocks),
+        ports=tuple(ports),
     )
 
 
-def _rules(rules: object, direction: str, base: str, peers_key: str) -> tuple[Rule, ...]:
+def _rules(rules: object, direction: str, base: str, peers_key: str, all_peers: list[Peer],
+           all_ip_blocks: list[IPBlock], all_ports: list[Port]) -> tuple[Rule, ...]:
     if not isinstance(rules, list):
         return ()
-    return tuple(_rule(rule, direction, f"{base}[{index}]", peers_key)
-                 for index, rule in enumerate(rules))
+    out: list[Rule] = []
+    for index, rule in enumerate(rules):
+        path = f"{base}[{index}]"
+        if not isinstance(rule, dict):
+            out.append(Rule(direction, path, peers_key, None, None))
+            continue
+        peers = _peers(rule.get(peers_key), f"{path}.{peers_key}", all_ip_blocks)
+        ports = _ports(rule.get("ports"), f"{path}.ports")
+        if peers:
+            all_peers.extend(peers)
+        if ports:
+            all_ports.extend(ports)
+        out.append(Rule(direction, path, peers_key, peers, ports))
+    return tuple(out)
 
 
-def _rule(rule: object, direction: str, path: str, peers_key: str) -> Rule:
-    if not isinstance(rule, dict):
-        return Rule(direction, path, peers_key, None, None)
-    return Rule(direction, path, peers_key,
-                _peers(rule.get(peers_key), f"{path}.{peers_key}"),
-                _ports(rule.get("ports"), f"{path}.ports"))
-
-
-def _peers(peers: object, base: str) -> tuple[Peer, ...] | None:
+def _peers(peers: object, base: str, all_ip_blocks: list[IPBlock]) -> tuple[Peer, ...] | None:
     if not isinstance(peers, list) or not peers:
         return None
-    return tuple(_peer(peer, f"{base}[{index}]") for index, peer in enumerate(peers)
-                 if isinstance(peer, dict))
-
-
-def _peer(peer: dict[str, Any], path: str) -> Peer:
-    return Peer(path, _selector(peer.get("podSelector")),
-                _selector(peer.get("namespaceSelector")),
-                _ip_block(peer.get("ipBlock"), f"{path}.ipBlock"))
-
-
-def _selector(selector: object) -> dict[str, Any] | None:
-    if selector is None:
-        return None
-    # A selector that is not a mapping has no requirements: read it as selecting everything.
-    return selector if isinstance(selector, dict) else {}
+    out: list[Peer] = []
+    for index, peer in enumerate(peers):
+        if not isinstance(peer, dict):
+            continue
+        path = f"{base}[{index}]"
+        pod = peer.get("podSelector")
+        namespace = peer.get("namespaceSelector")
+        block = peer.get("ipBlock")
+        ip_block = None if block is None else _ip_block(block, f"{path}.ipBlock")
+        if ip_block is not None:
+            all_ip_blocks.append(ip_block)
+        # A selector that is not a mapping has no requirements: read as selecting everything.
+        out.append(Peer(path,
+                        None if pod is None else pod if isinstance(pod, dict) else {},
+                        None if namespace is None
+                        else namespace if isinstance(namespace, dict) else {},
+                        ip_block))
+    return tuple(out)
 
 
 def _ip_block(block: object, path: str) -> IPBlock | None:
@@ -470,20 +482,21 @@ def _ip_block(block: object, path: str) -> IPBlock | None:
 def _ports(ports: object, base: str) -> tuple[Port, ...] | None:
     if not isinstance(ports, list) or not ports:
         return None
-    return tuple(_port(port, f"{base}[{index}]") for index, port in enumerate(ports))
-
-
-def _port(port: object, path: str) -> Port:
-    if not isinstance(port, dict):
-        # Unreadable: read as every TCP port rather than as nothing.
-        return Port(path, DEFAULT_PROTOCOL, None, None)
-    protocol = port.get("protocol")
-    number = port.get("port")
-    end = port.get("endPort")
-    return Port(path,
-                DEFAULT_PROTOCOL if protocol is None else protocol,
-                number if _is_int(number) or isinstance(number, str) else None,
-                end if _is_int(end) else None)
+    out: list[Port] = []
+    for index, port in enumerate(ports):
+        path = f"{base}[{index}]"
+        if not isinstance(port, dict):
+            # Unreadable: read as every TCP port rather than as nothing.
+            out.append(Port(path, DEFAULT_PROTOCOL, None, None))
+            continue
+        protocol = port.get("protocol")
+        number = port.get("port")
+        end = port.get("endPort")
+        out.append(Port(path,
+                        DEFAULT_PROTOCOL if protocol is None else protocol,
+                        number if _is_int(number) or isinstance(number, str) else None,
+                        end if _is_int(end) else None))
+    return tuple(out)
 
 
 def _is_int(value: object) -> bool:

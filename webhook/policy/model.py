@@ -74,9 +74,11 @@ class Exemptions:
 
     def covers(self, namespace: str, user: UserInfo) -> bool:
         """True when the namespace or the user is exempt."""
-        if self.namespaces and matches_any(self.namespaces, namespace):
-            return True
-        return self.principals.includes(user)
+        return self.covers_namespace(namespace) or self.principals.includes(user)
+
+    def covers_namespace(self, namespace: str) -> bool:
+        """True when the namespace is exempt by name."""
+        return bool(self.namespaces) and matches_any(self.namespaces, namespace)
 
 
 @dataclass(frozen=True, slots=True)
