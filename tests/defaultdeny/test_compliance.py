@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from webhook.engine.defaultdeny import (
     cancels_default_deny,
@@ -163,3 +165,39 @@ def test_is_protected(name: str, namespace: Any, policy: Any, expected: bool) ->
 ])
 def test_is_terminating(name: str, namespace: Any, expected: bool) -> None:
     assert is_terminating(namespace) is expected, name
+
+
+# missing_directions reads each policy once (it runs on every pod create); it must say exactly
+# what the definition says in terms of is_default_deny and cancels_default_deny.
+_selectors = st.one_of(st.none(), st.just({}), st.just({"matchLabels": {}}),
+                       st.just({"matchLabels": {"app": "api"}}),
+                       st.just({"matchExpressions": []}), st.just("not a selector"))
+_rule_lists = st.one_of(st.none(), st.just([]), st.just([{}]), st.just(["junk"]),
+                        st.just([{"from": [{"podSelector": {}}]}]),
+                        st.just([{"to": [{"podSelector": {}}]}]),
+                        st.just([{"ports": [{"port": 80}]}, {}]))
+_types = st.one_of(st.none(), st.just([]), st.lists(st.sampled_from(
+    ["Ingress", "Egress", "Other"]), max_size=3))
+
+
+@st.composite
+def _network_policies(draw: st.DrawFn) -> Any:
+    spec: dict[str, Any] = {}
+    for key, strategy in (("podSelector", _selectors), ("ingress", _rule_lists),
+                          ("egress", _rule_lists), ("policyTypes", _types)):
+        value = draw(strategy)
+        if value is not None:
+            spec[key] = value
+    return draw(st.sampled_from([{"spec": spec}, {"spec": "junk"}, {}, "junk"]))
+
+
+@given(st.lists(_network_policies(), max_size=4),
+       st.sampled_from([("Ingress",), ("Egress",), ("Ingress", "Egress")]))
+def test_missing_directions_matches_its_definition(policies: list[Any],
+                                                   directions: tuple[str, ...]) -> None:
+    expected = tuple(
+        d for d in directions
+        if not any(is_default_deny(p, d) for p in policies)
+        or any(cancels_default_deny(p, d) for p in policies))
+
+    assert missing_directions(policies, directions) == expected

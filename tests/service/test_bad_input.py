@@ -164,3 +164,48 @@ def test_brackets_inside_strings_are_not_nesting(client: FlaskClient) -> None:
 
     assert response["uid"] == review["request"]["uid"]
     assert response["allowed"] is True
+
+
+# orjson reads reviews; what it refuses goes to the standard library, so these are accepted
+# exactly as json.loads accepts them (an API server sends none of them, a hand-made client may).
+@pytest.mark.parametrize(("encode", "annotation"), [
+    pytest.param(lambda review: json.dumps(review).encode("utf-16"), "plain",
+                 id="UTF-16 body with a BOM"),
+    pytest.param(lambda review: json.dumps(review).encode(), "\ud800",
+                 id="lone surrogate escape"),
+])
+def test_json_that_orjson_refuses_is_still_reviewed(client: FlaskClient, encode: Any,
+                                                   annotation: str) -> None:
+    review = load_review("networkpolicy-create-default-deny-all")
+    review["request"]["object"]["metadata"]["annotations"] = {"note": annotation}
+
+    answer = post_review(client, None, raw=encode(review))
+
+    assert answer.status_code == 200
+    response = answer.get_json()["response"]
+    assert response["uid"] == review["request"]["uid"]
+    assert response["allowed"] is True
+
+
+def test_invalid_json_keeps_the_standard_library_message(client: FlaskClient) -> None:
+    body = b'{"apiVersion": "admission.k8s.io/v1", "kind": }'
+    try:
+        json.loads(body)
+    except ValueError as error:
+        expected = str(error)
+
+    document = post_review(client, None, raw=body).get_json()
+
+    assert document["message"] == f"body is not valid JSON: {expected}"
+
+
+@pytest.mark.parametrize("content_type", ["application/json; charset=utf-8",
+                                          "Application/JSON", "application/json;charset=UTF-8"])
+def test_json_content_type_with_parameters_or_other_case_is_accepted(
+        client: FlaskClient, content_type: str) -> None:
+    answer = post_review(client, load_review("pod-create-kubectl-run"),
+                         content_type=content_type)
+
+    response = answer.get_json()["response"]
+    assert response["uid"] == UID
+    assert response.get("status", {}).get("code") != 415
