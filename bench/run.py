@@ -2,7 +2,8 @@
 
     python -m bench.run                 # everything (6-9 minutes on 2 cores)
     python -m bench.run --duration 5    # shorter load points
-    python -m bench.run --only load     # one part: load, breakdown, engine, scale
+    python -m bench.run --only load     # one part: load, breakdown, instructions, engine,
+                                        # scale
 
 Results go to bench/results/bench-<UTC time>.json (and latest.json); the synthetic cluster for
 the scale run is cached in bench/results/cache/.
@@ -24,7 +25,7 @@ from typing import Any
 from bench.load import POINTS, ensure_wrk, run_load
 
 RESULTS = Path(__file__).resolve().parent / "results"
-PARTS = ("load", "breakdown", "engine", "scale")
+PARTS = ("load", "breakdown", "instructions", "engine", "scale")
 
 TARGET_THROUGHPUT_RATIO = 0.85
 TARGET_P99_AT_400_MS = 10.0
@@ -98,6 +99,11 @@ def main(argv: list[str] | None = None) -> int:
         if "breakdown" in parts:
             print("breakdown: CPU per review in-process ...", file=sys.stderr)
             report["breakdown"] = _in_child("breakdown", workdir)
+        if "instructions" in parts:
+            print("instructions: valgrind counts per review (1-2 minutes) ...", file=sys.stderr)
+            from bench.instructions import run_instructions
+
+            report["instructions"] = run_instructions(workdir)
         if "engine" in parts:
             print("engine: NetworkPolicy evaluations on one core ...", file=sys.stderr)
             report["engine"] = _in_child("engine", workdir)
@@ -220,6 +226,14 @@ def render(report: dict[str, Any]) -> str:
                   f"{b['extra_us']:.0f} µs"]
         for stage, value in b["stages_us"].items():
             lines.append(f"    {stage:<52} {value:6.1f} µs")
+    if "instructions" in report:
+        i = report["instructions"]
+        lines += ["", "Instructions per review in-process (valgrind; the same on every run, "
+                      "unlike CPU time):",
+                  f"  reference app {i['reference_app_per_review']:,.0f}, netpol-guard app "
+                  f"{i['netpol_guard_app_per_review']:,.0f} "
+                  f"({i['netpol_guard_over_reference']:.2f}× the reference); a typical "
+                  f"10-peer evaluation {i['typical_evaluation']:,.0f}"]
     if "engine" in report:
         e = report["engine"]
         lines += ["", "Engine: check_network_policy on one core (CPU time, default policy):",
