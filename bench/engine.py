@@ -3,18 +3,21 @@
 ``check_network_policy`` runs over policies with 1, 10, 100 and 1,000 peers (a mix of
 namespace+pod selector peers and /32 ipBlocks, each rule with a pinned TCP port). Each
 evaluation gets a fresh copy of the object (a pool of json.loads copies, cycled), as the webhook
-gets a freshly parsed object per review. Times are CPU time of this process, so other load on
-the machine does not inflate them. Linear growth shows as a roughly constant cost per peer.
+gets a freshly parsed object per review. Times are CPU time of this process, best of ``ROUNDS``
+rounds (the median is reported too): on a shared VM even CPU time stretches when neighbours are
+busy. Linear growth shows as a roughly constant cost per peer.
 """
 
 from __future__ import annotations
 
 import json
+import statistics
 import time
 from typing import Any
 
 SIZES = (1, 10, 100, 1000)
 TYPICAL_PEERS = 10
+ROUNDS = 5
 
 
 def network_policy(peers: int, namespace: str = "team-a") -> dict[str, Any]:
@@ -57,23 +60,30 @@ def run_engine(seconds_per_size: float = 2.0) -> dict[str, Any]:
         violations = check_network_policy(pool[0], policy, user)
         for obj in pool:  # warm caches (CIDR parsing, the per-policy plan)
             check_network_policy(obj, policy, user)
+        # Several short rounds; the fastest is the figure, as timeit recommends: slower rounds
+        # are other tenants of the machine interfering, not the code. The median is kept too.
+        rounds: list[float] = []
         count = 0
-        started = time.process_time()
-        deadline = started + seconds_per_size
-        while True:
-            for obj in pool:
-                check_network_policy(obj, policy, user)
-            count += len(pool)
-            now = time.process_time()
-            if now >= deadline:
-                break
-        elapsed = now - started
-        per_eval_us = elapsed / count * 1e6
+        for _ in range(ROUNDS):
+            done = 0
+            started = time.process_time()
+            deadline = started + seconds_per_size / ROUNDS
+            while True:
+                for obj in pool:
+                    check_network_policy(obj, policy, user)
+                done += len(pool)
+                now = time.process_time()
+                if now >= deadline:
+                    break
+            rounds.append((now - started) / done * 1e6)
+            count += done
+        per_eval_us = min(rounds)
         results["sizes"][str(peers)] = {
             "peers": peers,
             "evaluations": count,
-            "evaluations_per_second": count / elapsed,
+            "evaluations_per_second": 1e6 / per_eval_us,
             "us_per_evaluation": per_eval_us,
+            "us_per_evaluation_median_round": statistics.median(rounds),
             "us_per_peer": per_eval_us / peers,
             "violations": sorted({v.rule_id for v in violations}),
         }

@@ -26,7 +26,7 @@ STAGES = (
     ("  Flask app (WSGI call)", "Flask.__call__", "flask/app.py"),
     ("    webhook.views:validate", "validate", "webhook/views.py"),
     ("      webhook.admission:parse_review", "parse_review", "webhook/admission.py"),
-    ("        json.loads", "loads", "json/__init__.py"),
+    ("        webhook.admission:_loads (orjson)", "_loads", "webhook/admission.py"),
     ("        webhook.admission:json_depth_upper_bound", "json_depth_upper_bound",
      "webhook/admission.py"),
     ("        webhook.admission:_parse_request", "_parse_request", "webhook/admission.py"),

@@ -1,6 +1,6 @@
 """``make bench``: load, engine, scale and balance figures, printed as a table and saved as JSON.
 
-    python -m bench.run                 # everything (6-9 minutes on 2 cores)
+    python -m bench.run                 # everything (8-11 minutes on 2 cores)
     python -m bench.run --duration 5    # shorter load points
     python -m bench.run --only load     # one part: load, breakdown, instructions, engine,
                                         # scale
@@ -236,11 +236,15 @@ def render(report: dict[str, Any]) -> str:
                   f"10-peer evaluation {i['typical_evaluation']:,.0f}"]
     if "engine" in report:
         e = report["engine"]
-        lines += ["", "Engine: check_network_policy on one core (CPU time, default policy):",
-                  f"  {'peers':>6} {'evaluations/s':>14} {'µs/evaluation':>14} {'µs/peer':>8}"]
+        lines += ["", "Engine: check_network_policy on one core (CPU time, default policy; best "
+                      "of 5 rounds, median round beside it):",
+                  f"  {'peers':>6} {'evaluations/s':>14} {'µs/evaluation':>14} {'median':>8} "
+                  f"{'µs/peer':>8}"]
         for size in e["sizes"].values():
             lines.append(f"  {size['peers']:>6} {size['evaluations_per_second']:>14,.0f} "
-                         f"{size['us_per_evaluation']:>14.1f} {size['us_per_peer']:>8.2f}")
+                         f"{size['us_per_evaluation']:>14.1f} "
+                         f"{size['us_per_evaluation_median_round']:>8.1f} "
+                         f"{size['us_per_peer']:>8.2f}")
         lines.append(f"  marginal cost {e['marginal_us_per_peer']:.2f} µs/peer; 100→1,000 step "
                      f"/ overall = {e['linearity_100_to_1000_vs_overall']:.2f} (1 = linear)")
     if "scale" in report:
