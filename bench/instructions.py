@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -25,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from bench.tools import ensure_command
 from bench.workload import MIX, REPO
 
 REPS = 2  # passes over the mix (MIX has 100 reviews)
@@ -77,25 +77,6 @@ for _ in range(reps):
 """
 
 
-def ensure_valgrind() -> str:
-    """valgrind's path; installed with apt-get when missing (Debian package ``valgrind``)."""
-    found = shutil.which("valgrind")
-    if found:
-        return found
-    apt = shutil.which("apt-get")
-    if apt is None:
-        raise RuntimeError("valgrind is not installed and apt-get is not available")
-    sudo = [] if os.geteuid() == 0 else ["sudo"]
-    print("installing valgrind (apt-get install valgrind) ...", file=sys.stderr)
-    subprocess.run([*sudo, apt, "update", "-qq"], check=True)
-    subprocess.run([*sudo, apt, "install", "-y", "-qq", "valgrind"], check=True,
-                   env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
-    found = shutil.which("valgrind")
-    if not found:
-        raise RuntimeError("apt-get install valgrind did not provide valgrind")
-    return found
-
-
 def _count(valgrind: str, what: str, reps: int, workdir: Path) -> int:
     run_dir = Path(tempfile.mkdtemp(dir=workdir))
     done = subprocess.run(
@@ -112,7 +93,7 @@ def _count(valgrind: str, what: str, reps: int, workdir: Path) -> int:
 
 def run_instructions(workdir: Path) -> dict[str, Any]:
     """Instructions per review for both apps and per typical evaluation; their ratio."""
-    valgrind = ensure_valgrind()
+    valgrind = ensure_command("valgrind")
     reviews = sum(MIX.values()) * REPS
     jobs = {("ref", 0): 0, ("ref", REPS): 0, ("app", 0): 0, ("app", REPS): 0,
             ("engine", 0): 0, ("engine", ENGINE_EVALUATIONS): 0}

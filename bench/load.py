@@ -10,7 +10,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import shutil
 import socket
 import ssl
 import subprocess
@@ -21,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.tools import ensure_command
 from bench.workload import REPO, write_body_list, write_inventory
 from webhook.balance import STATS_FILE_ENV, WorkerStats, read_stats
 
@@ -143,21 +143,7 @@ def _free_port() -> int:
 
 def ensure_wrk() -> str:
     """wrk's path; installed with apt-get when missing (Debian package ``wrk``)."""
-    found = shutil.which("wrk")
-    if found:
-        return found
-    apt = shutil.which("apt-get")
-    if apt is None:
-        raise RuntimeError("wrk is not installed and apt-get is not available; install wrk")
-    sudo = [] if os.geteuid() == 0 else ["sudo"]
-    print("installing wrk (apt-get install wrk) ...", file=sys.stderr)
-    subprocess.run([*sudo, apt, "update", "-qq"], check=True)
-    subprocess.run([*sudo, apt, "install", "-y", "-qq", "wrk"], check=True,
-                   env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
-    found = shutil.which("wrk")
-    if not found:
-        raise RuntimeError("apt-get install wrk did not provide wrk")
-    return found
+    return ensure_command("wrk")
 
 
 def make_servers(workdir: Path, certs: Any, inventory: Path) -> list[Server]:
