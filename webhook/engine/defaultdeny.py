@@ -83,8 +83,31 @@ def _rules(spec: JSONObject, direction: str) -> list[Any]:
     return rules if isinstance(rules, list) else []
 
 
-def _applies(spec: JSONObject, direction: str) -> bool:
-    return direction in effective_policy_types(spec)
+def _is_allow_all_rule(rule: Any, direction: str) -> bool:
+    if not isinstance(rule, dict):
+        return False
+    return not rule.get(_PEERS_KEY[direction]) and not rule.get("ports")
+
+
+def _default_deny_effect(np_obj: JSONObject) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(directions it denies by default, directions it cancels): one reading of a policy.
+
+    Both are empty unless the policy selects all pods; each direction of its effective
+    policyTypes is denied when it has no rules for it, cancelled when one of its rules allows
+    all (no peers and no ports).
+    """
+    spec = _spec(np_obj)
+    if not _selects_all_pods(spec):
+        return (), ()
+    denied: list[str] = []
+    cancelled: list[str] = []
+    for direction in effective_policy_types(spec):
+        rules = _rules(spec, direction)
+        if not rules:
+            denied.append(direction)
+        elif any(_is_allow_all_rule(rule, direction) for rule in rules):
+            cancelled.append(direction)
+    return tuple(denied), tuple(cancelled)
 
 
 def is_default_deny(np_obj: JSONObject, direction: str) -> bool:
@@ -93,15 +116,7 @@ def is_default_deny(np_obj: JSONObject, direction: str) -> bool:
     It selects all pods, lists the direction in its effective policyTypes and has no rules
     for it (``ingress: []`` counts as no rules: the API server drops empty lists).
     """
-    spec = _spec(np_obj)
-    return (_selects_all_pods(spec) and _applies(spec, direction)
-            and not _rules(spec, direction))
-
-
-def _is_allow_all_rule(rule: Any, direction: str) -> bool:
-    if not isinstance(rule, dict):
-        return False
-    return not rule.get(_PEERS_KEY[direction]) and not rule.get("ports")
+    return direction in _default_deny_effect(np_obj)[0]
 
 
 def cancels_default_deny(np_obj: JSONObject, direction: str) -> bool:
@@ -110,31 +125,23 @@ def cancels_default_deny(np_obj: JSONObject, direction: str) -> bool:
     Such a rule (``ingress: [{}]``: no peers and no ports) admits every source on every port
     to every pod, so policies being additive, any default-deny beside it is void.
     """
-    spec = _spec(np_obj)
-    return (_selects_all_pods(spec) and _applies(spec, direction)
-            and any(_is_allow_all_rule(rule, direction) for rule in _rules(spec, direction)))
+    return direction in _default_deny_effect(np_obj)[1]
 
 
 def missing_directions(policies: Iterable[JSONObject],
                        directions: Sequence[str]) -> tuple[str, ...]:
     """The required directions that the namespace's policies do not deny by default.
 
-    Empty means compliant. A direction is missing when no policy is a default-deny for it
-    (``is_default_deny``), or when a select-all policy cancels it with an allow-all rule
-    (``cancels_default_deny``). Each policy is read once: this runs on every pod create.
+    Empty means compliant. A direction is missing when no policy is a default-deny for it, or
+    when a select-all policy cancels it with an allow-all rule. Each policy is read once: this
+    runs on every pod create.
     """
     denied: set[str] = set()
     cancelled: set[str] = set()
     for np_obj in policies:
-        spec = _spec(np_obj)
-        if not _selects_all_pods(spec):
-            continue
-        for direction in effective_policy_types(spec):
-            rules = _rules(spec, direction)
-            if not rules:
-                denied.add(direction)
-            elif any(_is_allow_all_rule(rule, direction) for rule in rules):
-                cancelled.add(direction)
+        policy_denied, policy_cancelled = _default_deny_effect(np_obj)
+        denied.update(policy_denied)
+        cancelled.update(policy_cancelled)
     return tuple(d for d in directions if d not in denied or d in cancelled)
 
 
