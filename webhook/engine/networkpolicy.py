@@ -612,8 +612,10 @@ def and_or_confusion(view: NormalisedNetworkPolicy, config: RuleConfig,
     for rule in view.rules:
         if not rule.peers or len(rule.peers) < 2:
             continue
+        # The first peer with only a namespaceSelector (every pod in those namespaces) and the
+        # first with only a podSelector (those pods in this namespace).
         namespace_only = pod_only = None
-        for peer in rule.peers:  # the first of each (Peer.namespace_only / Peer.pod_only)
+        for peer in rule.peers:
             if peer.ip_block is not None:
                 continue
             if peer.pod_selector is None:

@@ -331,18 +331,6 @@ class Peer:
     namespace_selector: dict[str, Any] | None
     ip_block: IPBlock | None
 
-    @property
-    def namespace_only(self) -> bool:
-        """Every pod in the selected namespaces."""
-        return self.namespace_selector is not None and self.pod_selector is None \
-            and self.ip_block is None
-
-    @property
-    def pod_only(self) -> bool:
-        """The selected pods of the policy's own namespace."""
-        return self.pod_selector is not None and self.namespace_selector is None \
-            and self.ip_block is None
-
 
 @dataclass(slots=True)
 class Port:
