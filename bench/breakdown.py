@@ -55,6 +55,23 @@ def _call(app: Any, body: bytes) -> bytes:
     return data
 
 
+def build_netpol_guard_app(workdir: Path) -> Any:
+    """netpol-guard's Flask app as a worker builds it (default policy, the load benchmark's
+    inventory), its review log going to a file in ``workdir``, as a container's stderr goes
+    to the runtime's pipe. PROMETHEUS_MULTIPROC_DIR must be set before the call."""
+    from webhook.gunicorn_conf import ServeSettings
+    from webhook.serve import build_wsgi_app
+
+    inventory = workdir / "breakdown-inventory"
+    write_inventory(inventory)
+    app = build_wsgi_app(ServeSettings(inventory=str(inventory), log_level="info"))
+    for handler in logging.getLogger("netpol_guard").handlers:
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(open(workdir / "breakdown-review.log", "w",  # noqa: SIM115
+                                   encoding="utf-8"))
+    return app
+
+
 def run_breakdown(workdir: Path, count: int = 3000) -> dict[str, Any]:
     """CPU µs per review: whole apps, then validate()'s stages (the caller's process)."""
     os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(dir=workdir))
@@ -63,20 +80,11 @@ def run_breakdown(workdir: Path, count: int = 3000) -> dict[str, Any]:
     from bench.reference_app import create_reference_app
     from webhook import views
     from webhook.admission import build_response, parse_review
-    from webhook.gunicorn_conf import ServeSettings
     from webhook.logs import log_review
     from webhook.review import review_request
-    from webhook.serve import build_wsgi_app
 
-    inventory = workdir / "breakdown-inventory"
-    write_inventory(inventory)
-    log_path = workdir / "breakdown-review.log"
-    app = build_wsgi_app(ServeSettings(inventory=str(inventory), log_level="info"))
-    # The review log goes to a file, as a container's stderr goes to the runtime's pipe.
+    app = build_netpol_guard_app(workdir)
     root = logging.getLogger("netpol_guard")
-    for handler in root.handlers:
-        if isinstance(handler, logging.StreamHandler):
-            handler.setStream(open(log_path, "w", encoding="utf-8"))  # noqa: SIM115
     reference = create_reference_app()
     bodies = [(FIXTURES / f"{name}.json").read_bytes()
               for name, weight in MIX.items() for _ in range(weight)]

@@ -32,7 +32,7 @@ ENGINE_EVALUATIONS = 500
 
 # Runs inside valgrind: ``what`` is ref | app | engine, ``reps`` the passes to count.
 _CHILD = r"""
-import logging, os, sys, tempfile
+import os, sys, tempfile
 from pathlib import Path
 what, reps, workdir = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(dir=workdir)
@@ -52,23 +52,17 @@ if what == "engine":
     for obj in pool[1:reps + 1]:
         check_network_policy(obj, policy, user)
     sys.exit(0)
-from bench.breakdown import _call
-from bench.workload import FIXTURES, MIX, write_inventory
+from bench.breakdown import _call, build_netpol_guard_app
+from bench.workload import FIXTURES, MIX
 bodies = [(FIXTURES / f"{name}.json").read_bytes()
           for name, weight in MIX.items() for _ in range(weight)]
 if what == "ref":
     from bench.reference_app import create_reference_app
     app = create_reference_app()
 else:
-    from webhook.gunicorn_conf import ServeSettings
-    from webhook.serve import build_wsgi_app
-    write_inventory(workdir / "inventory")
-    app = build_wsgi_app(ServeSettings(inventory=str(workdir / "inventory"), log_level="info"))
-    # Its policy file poller would add a varying count; the review log goes to a file.
+    app = build_netpol_guard_app(workdir)
+    # Its policy file poller would add a varying count.
     app.extensions["netpol_guard"].policy_store.stop()
-    for handler in logging.getLogger("netpol_guard").handlers:
-        if isinstance(handler, logging.StreamHandler):
-            handler.setStream(open(workdir / "review.log", "w"))
 for body in bodies:
     _call(app, body)
 for _ in range(reps):
