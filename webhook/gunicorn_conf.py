@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,6 +75,7 @@ def gunicorn_options(settings: ServeSettings) -> dict[str, Any]:
         "limit_request_line": 8190,
         "limit_request_fields": 100,
         "child_exit": _child_exit,
+        "worker_exit": _worker_exit,
         "on_exit": _on_exit(settings.metrics_dir),
         **balance.hooks(),
     }
@@ -99,6 +101,13 @@ def _child_exit(server: Any, worker: Any) -> None:
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+
+
+def _worker_exit(_server: Any, _worker: Any) -> None:
+    # In the worker, as it leaves: the review metrics it has not written yet.
+    metrics = sys.modules.get("webhook.metrics")
+    if metrics is not None:
+        metrics.REVIEW_TALLY.flush()
 
 
 def _on_exit(metrics_dir: str) -> Any:

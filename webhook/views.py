@@ -111,11 +111,9 @@ _METRIC_KINDS = WORKLOAD_KINDS | {"NetworkPolicy", "Namespace", "ConfigMap"}
 
 
 def _record(kind: str, operation: str, decision: Decision, elapsed: float) -> None:
-    kind = kind if kind in _METRIC_KINDS else "Other"
-    metrics.child(metrics.REVIEWS, kind, operation, decision.verdict).inc()
-    metrics.child(metrics.LATENCY, kind).observe(elapsed)
-    for violation in decision.violations:
-        metrics.child(metrics.RULE_HITS, violation.rule_id, violation.action.value).inc()
+    metrics.REVIEW_TALLY.add(
+        kind if kind in _METRIC_KINDS else "Other", operation, decision.verdict, elapsed,
+        [(violation.rule_id, violation.action.value) for violation in decision.violations])
 
 
 def _bad_request(bad: BadReview) -> Response:
