@@ -63,6 +63,8 @@ class Decision:
     @property
     def rule_ids(self) -> tuple[str, ...]:
         """Ids of every rule that fired (deny, warn and audit), in order, without repeats."""
+        if not self.violations:
+            return ()
         return tuple(dict.fromkeys(v.rule_id for v in self.violations))
 
     @property

@@ -87,11 +87,21 @@ def log_review(request: AdmissionRequest, decision: Decision, duration_ms: float
     if handler is None:  # not configured (tests, library use): the ordinary logging path
         REVIEW_LOGGER.info("review", extra={"fields": fields})
         return
-    line = {"time": _timestamp(time.time()), "level": "info", "logger": REVIEW_LOGGER.name,
-            "msg": "review", **fields}
-    # The handler's own stream (stderr unless redirected), written as its emit() would.
-    handler.stream.write(orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE).decode())
-    handler.stream.flush()
+    # The line as JsonFormatter would write it, joined as bytes: the head (time, level,
+    # logger, msg) before the fields, without building a second dict.
+    head = (f'{{"time":"{_timestamp(time.time())}","level":"info",'
+            f'"logger":"{REVIEW_LOGGER.name}","msg":"review",')
+    line = head.encode() + orjson.dumps(fields, option=orjson.OPT_APPEND_NEWLINE)[1:]
+    # The handler's own stream (stderr unless redirected), written as its emit() would;
+    # straight to its binary buffer when it has one (no text-layer encoding per review).
+    stream = handler.stream
+    binary = getattr(stream, "buffer", None)
+    if binary is None:
+        stream.write(line.decode())
+    else:
+        binary.write(line)
+        stream = binary
+    stream.flush()
 
 
 _stamp_second = -1
