@@ -32,7 +32,7 @@ from webhook.engine.normalize import (
     parse_cidr,
     selects_all,
 )
-from webhook.globmatch import glob_match
+from webhook.globmatch import GlobSet, glob_match
 from webhook.policy.loader import PolicyError, default_policy, load_policy_text
 from webhook.policy.model import Policy
 from webhook.request import UserInfo
@@ -236,6 +236,17 @@ def reference_glob(pattern: str, text: str) -> bool:
 def test_glob_match_agrees_with_the_reference(pattern: str, text: str) -> None:
     figures.INPUTS_FUZZED["glob_match vs reference (hypothesis)"] += 1
     assert glob_match(pattern, text) == reference_glob(pattern, text)
+
+
+@settings(max_examples=400, deadline=None)
+@given(patterns=st.lists(st.text(alphabet="ab*?", max_size=6), max_size=5),
+       text=st.text(alphabet="abc", max_size=8))
+def test_a_glob_set_matches_what_any_of_its_patterns_matches(patterns: list[str],
+                                                            text: str) -> None:
+    figures.INPUTS_FUZZED["GlobSet vs reference (hypothesis)"] += 1
+    globs = GlobSet(patterns)
+    assert globs.matches(text) == any(reference_glob(p, text) for p in patterns)
+    assert bool(globs) == bool(patterns)
 
 
 def test_glob_match_stays_fast_on_inputs_that_make_backtracking_explode() -> None:

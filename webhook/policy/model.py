@@ -12,7 +12,7 @@ from types import MappingProxyType
 from typing import Any
 
 from webhook.decision import Action
-from webhook.globmatch import matches_any
+from webhook.globmatch import GlobSet
 from webhook.request import UserInfo
 
 # Every rule id the engine knows, with its stable name and default action.
@@ -50,16 +50,28 @@ class Principals:
     users: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
     service_accounts: tuple[str, ...] = ()
+    # The same, prepared for matching (this runs several times per review).
+    _users: GlobSet = field(init=False, repr=False, compare=False)
+    _groups: GlobSet = field(init=False, repr=False, compare=False)
+    _service_accounts: GlobSet = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_users", GlobSet(self.users))
+        object.__setattr__(self, "_groups", GlobSet(self.groups))
+        object.__setattr__(self, "_service_accounts", GlobSet(self.service_accounts))
 
     def includes(self, user: UserInfo) -> bool:
         """True when the request's user is one of these principals."""
-        if self.users and matches_any(self.users, user.username):
+        if self._users.matches(user.username):
             return True
-        if self.groups and any(matches_any(self.groups, group) for group in user.groups):
-            return True
+        if self._groups:
+            for group in user.groups:
+                if self._groups.matches(group):
+                    return True
+        if not self._service_accounts:
+            return False
         account = user.service_account
-        return bool(self.service_accounts and account and matches_any(self.service_accounts,
-                                                                       account))
+        return account is not None and self._service_accounts.matches(account)
 
     def __bool__(self) -> bool:
         return bool(self.users or self.groups or self.service_accounts)
@@ -71,14 +83,18 @@ class Exemptions:
 
     namespaces: tuple[str, ...] = ()
     principals: Principals = field(default_factory=Principals)
+    _namespaces: GlobSet = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_namespaces", GlobSet(self.namespaces))
 
     def covers(self, namespace: str, user: UserInfo) -> bool:
         """True when the namespace or the user is exempt."""
-        return self.covers_namespace(namespace) or self.principals.includes(user)
+        return self._namespaces.matches(namespace) or self.principals.includes(user)
 
     def covers_namespace(self, namespace: str) -> bool:
         """True when the namespace is exempt by name."""
-        return bool(self.namespaces) and matches_any(self.namespaces, namespace)
+        return self._namespaces.matches(namespace)
 
 
 @dataclass(frozen=True, slots=True)
