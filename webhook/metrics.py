@@ -11,6 +11,7 @@ batches (``ReviewTally``): in multiprocess mode every increment is a locked writ
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -27,6 +28,8 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+
+log = logging.getLogger("netpol_guard.metrics")
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.5, 1.0,
                    2.5)
@@ -113,7 +116,9 @@ _children: dict[tuple[Any, ...], Any] = {}
 
 def child(metric: Any, *labels: str) -> Any:
     """``metric.labels(*labels)``, remembered: ``labels()`` costs more than the increment."""
-    key = (id(metric), *labels)
+    # The metric itself in the key (not its id): a key keeps its metric alive, so a new metric
+    # can never be handed a child of an old one that had the same id.
+    key = (metric, *labels)
     found = _children.get(key)
     if found is None:
         found = _children[key] = metric.labels(*labels)
@@ -152,7 +157,6 @@ class ReviewTally:
         self._metrics = (reviews, latency, rule_hits)
         self._bounds = tuple(latency._upper_bounds)  # the buckets, +Inf included
         self.flush_seconds = flush_seconds
-        self._lock = threading.Lock()
         self._reset()
         os.register_at_fork(after_in_child=self._reset)
 
@@ -207,7 +211,10 @@ class ReviewTally:
     def _flush_every(self) -> None:
         while True:
             time.sleep(self.flush_seconds)
-            self.flush()
+            try:
+                self.flush()
+            except Exception:  # e.g. the metrics directory is full: keep the flusher alive
+                log.exception("writing review metrics failed")
 
 
 def _observe_many(histogram: Any, total: float, bucket_counts: list[float]) -> None:
