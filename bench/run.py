@@ -228,7 +228,7 @@ def render(report: dict[str, Any]) -> str:
             lines.append(f"    {stage:<52} {value:6.1f} µs")
     if "instructions" in report:
         i = report["instructions"]
-        lines += ["", "Instructions per review in-process (valgrind; the same on every run, "
+        lines += ["", "Instructions per review in-process (valgrind; within ≈ 2 % on every run, "
                       "unlike CPU time):",
                   f"  reference app {i['reference_app_per_review']:,.0f}, netpol-guard app "
                   f"{i['netpol_guard_app_per_review']:,.0f} "
