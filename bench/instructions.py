@@ -1,10 +1,11 @@
 """Instructions per review, counted by valgrind: netpol-guard's app against the reference app.
 
 Throughput on a shared 2-core machine moves ±10-20 % from run to run; an instruction count
-moves by about 2 %. Each app (called as a WSGI application, as in ``breakdown``) runs the load mix under
-``valgrind --tool=callgrind`` twice — once warm-up only, once warm-up plus ``REPS`` passes over
-the mix — and the difference divided by the reviews is the instructions one review costs,
-free of start-up. The 10-peer NetworkPolicy evaluation of ``engine`` is counted the same way.
+moves by about 2 %. Each app (called as a WSGI application, as in ``breakdown``) runs the
+load mix under ``valgrind --tool=callgrind`` twice — once warm-up only, once warm-up plus
+``REPS`` passes over the mix — and the difference divided by the reviews is the instructions
+one review costs, free of start-up. The 10-peer NetworkPolicy evaluation of ``engine`` is
+counted the same way.
 
 The HTTP stack under gunicorn (TLS, HTTP parsing, gevent) is not in these counts and costs the
 same for both apps; the load part measures it. valgrind comes from apt-get when missing.
