@@ -214,6 +214,10 @@ def test_an_invalid_policy_file_keeps_the_last_good_policy_in_force(
     policy = tmp_path / "policy.yaml"
     policy.write_text(GOOD_POLICY)
     served = serve("--policy", str(policy))
+    # Ready means one worker answered /readyz; the other may still be loading. A worker that
+    # first reads an invalid file has no last good policy (not ready, rightly), so wait for both.
+    wait_for(lambda: served.log_text().count('"msg": "policy loaded: generation 1"') == 2, 10,
+             "both workers to load the good policy")
     load = start_load(served, max_seconds=40)
     named_port = next(item for item in load.reviews
                       if item.name == "networkpolicy-create-named-port")
