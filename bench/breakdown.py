@@ -116,7 +116,7 @@ def run_breakdown(workdir: Path, count: int = 3000) -> dict[str, Any]:
             lambda i: json.dumps(build_response(parsed[i % n][0], parsed[i % n][1].uid,
                                                 decisions[i % n]), separators=(",", ":")),
             count),
-        "views._record (Prometheus, multiprocess files)": _cpu_us_per_call(
+        "views._record (metrics tallied in memory)": _cpu_us_per_call(
             lambda i: views._record(parsed[i % n][1].kind, parsed[i % n][1].operation,
                                     decisions[i % n], 0.001), count),
         "logs.log_review (JSON line to a file)": _cpu_us_per_call(

@@ -46,7 +46,7 @@ STAGES = (
      "webhook/engine/defaultdeny.py"),
     ("      webhook.logs:log_review (one JSON log line per review)", "log_review",
      "webhook/logs.py"),
-    ("      webhook.views:_record (Prometheus counters, histogram)", "_record",
+    ("      webhook.views:_record (metrics tallied in memory)", "_record",
      "webhook/views.py"),
     ("      webhook.views:_json (response JSON + werkzeug Response)", "_json",
      "webhook/views.py"),

@@ -104,7 +104,9 @@ def _child_exit(server: Any, worker: Any) -> None:
 
 
 def _worker_exit(_server: Any, _worker: Any) -> None:
-    # In the worker, as it leaves: the review metrics it has not written yet.
+    # In the worker, as it leaves: the review metrics it has not written yet. Looked up, not
+    # imported: a worker that never loaded them (the benchmark's reference app shares these
+    # options) has nothing to write.
     metrics = sys.modules.get("webhook.metrics")
     if metrics is not None:
         metrics.REVIEW_TALLY.flush()
