@@ -2,9 +2,9 @@
 
 Both apps are called as WSGI applications (no network, no gunicorn), over the same review mix
 as the load benchmark, and timed in CPU time (``time.process_time``), so other processes on
-the machine do not inflate the figures. Then the stages of ``webhook.views.validate`` are timed
-one by one. The difference between the two apps is what netpol-guard adds to a review; under
-gunicorn over TLS the HTTP stack (parsing, TLS, gevent) adds the same to both.
+the machine do not inflate the figures. Then the stages of ``webhook.validate.answer_review``
+are timed one by one. The difference between the two apps is what netpol-guard adds to a
+review; under gunicorn over TLS the HTTP stack (parsing, TLS, gevent) adds the same to both.
 """
 
 from __future__ import annotations
@@ -73,12 +73,12 @@ def build_netpol_guard_app(workdir: Path) -> Any:
 
 
 def run_breakdown(workdir: Path, count: int = 3000) -> dict[str, Any]:
-    """CPU µs per review: whole apps, then validate()'s stages (the caller's process)."""
+    """CPU µs per review: whole apps, then answer_review()'s stages (the caller's process)."""
     os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(dir=workdir))
     import json
 
     from bench.reference_app import create_reference_app
-    from webhook import views
+    from webhook import validate
     from webhook.admission import build_response, parse_review
     from webhook.logs import log_review
     from webhook.review import review_request
@@ -116,8 +116,8 @@ def run_breakdown(workdir: Path, count: int = 3000) -> dict[str, Any]:
             lambda i: json.dumps(build_response(parsed[i % n][0], parsed[i % n][1].uid,
                                                 decisions[i % n]), separators=(",", ":")),
             count),
-        "views._record (metrics tallied in memory)": _cpu_us_per_call(
-            lambda i: views._record(parsed[i % n][1].kind, parsed[i % n][1].operation,
+        "validate._record (metrics tallied in memory)": _cpu_us_per_call(
+            lambda i: validate._record(parsed[i % n][1].kind, parsed[i % n][1].operation,
                                     decisions[i % n], 0.001), count),
         "logs.log_review (JSON line to a file)": _cpu_us_per_call(
             lambda i: log_review(parsed[i % n][1], decisions[i % n], 1.0), count),

@@ -23,14 +23,18 @@ def create_app(policy_store: PolicyStore, cluster: ClusterState | None = None,
     policy's ``clusterUnavailable``).
     """
     from webhook import views
+    from webhook.validate import ValidateRoute, Wiring
 
     app = Flask("netpol_guard")
     # Werkzeug refuses larger bodies while reading; views turn that into a JSON 413.
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.config.update(config or {})
-    app.extensions["netpol_guard"] = views.Wiring(
-        policy_store=policy_store, cluster=cluster,
-        policy_configmap=app.config.get("POLICY_CONFIGMAP", POLICY_CONFIGMAP_NAME))
+    wiring = Wiring(policy_store=policy_store, cluster=cluster,
+                    policy_configmap=app.config.get("POLICY_CONFIGMAP", POLICY_CONFIGMAP_NAME))
+    app.extensions["netpol_guard"] = wiring
     app.register_blueprint(views.blueprint)
     views.register_error_handlers(app)
+    # The API server's reviews are answered before Flask's per-request dispatch; everything
+    # else (and /validate requests of another shape) goes through Flask.
+    app.wsgi_app = ValidateRoute(app.wsgi_app, wiring)  # type: ignore[method-assign]
     return app

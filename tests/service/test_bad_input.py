@@ -108,12 +108,12 @@ def test_http_errors_are_json_too(client: FlaskClient, method: str, path: str,
 def test_engine_exception_fails_closed_with_code_500(client: FlaskClient,
                                                      monkeypatch: pytest.MonkeyPatch,
                                                      caplog: pytest.LogCaptureFixture) -> None:
-    from webhook import views
+    from webhook import validate
 
     def explode(*_: Any) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(views, "review_request", explode)
+    monkeypatch.setattr(validate, "review_request", explode)
     review = load_review("networkpolicy-create-default-deny-all")
 
     answer = post_review(client, review)

@@ -1,0 +1,185 @@
+"""POST /validate: one request body in, one JSON answer out — and the route that serves it.
+
+``answer_review`` is the whole of /validate: admission.parse_review → review.review_request →
+admission.build_response, with the review's metrics and log line. It knows nothing about
+Flask. Two doors lead to it:
+
+- ``ValidateRoute``, a WSGI middleware in front of the Flask app, answers the requests the API
+  server sends — POST /validate, ``Content-Type: application/json``, a Content-Length within
+  the limit — without Flask's per-request dispatch (request and app contexts, URL matching,
+  session, response object). That dispatch cost more CPU per review than the 17 rules, the log
+  line and the metrics together (bench/README.md, "Where the time goes").
+- the Flask view (``views.validate``) answers every other request to /validate: chunked bodies,
+  other content types, bodies over the limit. Other paths and methods go to Flask as before.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from webhook import metrics
+from webhook.admission import (
+    DEFAULT_VERSION,
+    MAX_BODY_BYTES,
+    BadReview,
+    build_response,
+    error_body,
+    parse_review,
+)
+from webhook.decision import Decision, deny
+from webhook.engine.defaultdeny import WORKLOAD_KINDS
+from webhook.logs import log_review
+from webhook.policy.store import PolicyNotReady
+from webhook.review import review_request
+
+if TYPE_CHECKING:
+    from webhook.cluster import ClusterState
+    from webhook.policy.store import PolicyStore
+
+log = logging.getLogger("netpol_guard.server")
+
+JSON_TYPE = "application/json"
+Answer = tuple[dict[str, Any], int]  # the JSON body and the HTTP status
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """What /validate needs, set by the app factory."""
+
+    policy_store: PolicyStore
+    cluster: ClusterState | None
+    policy_configmap: str
+
+
+def answer_review(body: bytes, content_type: str | None, wiring: Wiring) -> Answer:
+    """The answer to one /validate request: an AdmissionReview (HTTP 200), or a JSON Status
+    with HTTP 400/413/415 when the body has no usable uid.
+
+    ``content_type`` is the Content-Type header (None when absent); a media type other than
+    application/json is refused, in band when the body has a uid.
+    """
+    started = time.perf_counter()
+    wrong_type = content_type != JSON_TYPE and _media_type(content_type) != JSON_TYPE
+    try:
+        api_version, admission = parse_review(body)
+    except BadReview as bad:
+        # The body is still parsed for its uid, so a wrong type is answered in band if it can.
+        return bad_request(_unsupported_type(content_type, bad.uid, bad.api_version)
+                           if wrong_type else bad)
+    if wrong_type:
+        return bad_request(_unsupported_type(content_type, admission.uid, api_version))
+
+    try:
+        decision = review_request(admission, wiring.policy_store.current(), wiring.cluster,
+                                  policy_configmap=wiring.policy_configmap)
+    except PolicyNotReady as not_ready:
+        # Readiness keeps the API server away until a policy loads; answer in band regardless.
+        decision = deny(f"netpol-guard has no valid policy loaded yet ({not_ready}); the "
+                        "request is refused until one is.", code=503,
+                        reason="ServiceUnavailable")
+    except Exception:  # fail closed: the API server shows the message, we keep the trace
+        log.exception("engine error", extra={"fields": {"uid": admission.uid,
+                                                        "kind": admission.kind}})
+        metrics.ENGINE_ERRORS.inc()
+        decision = deny(f"netpol-guard could not review this request (uid {admission.uid}); "
+                        "the error is in the webhook's log. The request is refused until it "
+                        "can be reviewed.", code=500, reason="InternalError")
+
+    elapsed = time.perf_counter() - started
+    _record(admission.kind, admission.operation, decision, elapsed)
+    log_review(admission, decision, elapsed * 1000)
+    return build_response(api_version, admission.uid, decision), 200
+
+
+def bad_request(bad: BadReview) -> Answer:
+    """The answer to a body that cannot be reviewed: a deny when it has a uid, else a Status."""
+    metrics.BAD_REQUESTS.labels(str(bad.status)).inc()
+    log.info("bad request", extra={"fields": {"uid": bad.uid, "status": bad.status,
+                                              "reason": bad.message[:200]}})
+    if bad.uid:
+        decision = deny(f"netpol-guard cannot review this request: {bad.message}",
+                        code=bad.status, reason="BadRequest")
+        return build_response(bad.api_version or DEFAULT_VERSION, bad.uid, decision), 200
+    return error_body(bad.status, bad.message), bad.status
+
+
+def _media_type(content_type: str | None) -> str:
+    # What werkzeug's ``request.mimetype`` gives: lower case, parameters dropped.
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def _unsupported_type(content_type: str | None, uid: str | None,
+                      api_version: str) -> BadReview:
+    return BadReview(415, f"Content-Type {content_type!r} is not supported; send "
+                          f"{JSON_TYPE}", uid=uid, api_version=api_version)
+
+
+# Kinds the webhook is registered for; anything else is counted as "Other" so that a stray
+# client cannot grow the metrics without bound.
+_METRIC_KINDS = WORKLOAD_KINDS | {"NetworkPolicy", "Namespace", "ConfigMap"}
+
+
+def _record(kind: str, operation: str, decision: Decision, elapsed: float) -> None:
+    metrics.REVIEW_TALLY.add(
+        kind if kind in _METRIC_KINDS else "Other", operation, decision.verdict, elapsed,
+        [(violation.rule_id, violation.action.value) for violation in decision.violations])
+
+
+# --- the WSGI route ---------------------------------------------------------------------------
+
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+_STATUS_LINES = {200: "200 OK", 400: "400 Bad Request", 413: "413 Request Entity Too Large",
+                 415: "415 Unsupported Media Type", 500: "500 Internal Server Error"}
+
+
+class ValidateRoute:
+    """WSGI middleware: answers the API server's POST /validate itself, passes the rest on.
+
+    Installed as ``app.wsgi_app`` (Flask's way to wrap an app in middleware), so the Flask test
+    client and gunicorn both go through it.
+    """
+
+    def __init__(self, app: WSGIApp, wiring: Wiring) -> None:
+        self.app = app
+        self.wiring = wiring
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        length = _plain_review_length(environ)
+        if length is None:
+            return self.app(environ, start_response)
+        try:
+            answer, status = answer_review(environ["wsgi.input"].read(length), JSON_TYPE,
+                                           self.wiring)
+            payload = orjson.dumps(answer)
+        except Exception as error:  # as Flask's last-resort handler: JSON, never a traceback
+            log.exception("unhandled error")
+            status = 500
+            payload = orjson.dumps(error_body(500, f"internal error: {type(error).__name__}"))
+        start_response(_STATUS_LINES[status], [("Content-Type", JSON_TYPE),
+                                               ("Content-Length", str(len(payload)))])
+        return [payload]
+
+
+def _plain_review_length(environ: dict[str, Any]) -> int | None:
+    """The body length of a request shaped as the API server sends it, else None (Flask's).
+
+    POST to /validate, Content-Type exactly application/json, a Content-Length within the
+    limit and no Transfer-Encoding.
+    """
+    if (environ.get("PATH_INFO") != "/validate" or environ.get("REQUEST_METHOD") != "POST"
+            or environ.get("CONTENT_TYPE") != JSON_TYPE or environ.get("SCRIPT_NAME")
+            or "HTTP_TRANSFER_ENCODING" in environ):
+        return None
+    text = environ.get("CONTENT_LENGTH")
+    if not text or not (text.isascii() and text.isdigit()):
+        return None
+    length = int(text)
+    return length if length <= MAX_BODY_BYTES else None
