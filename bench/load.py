@@ -12,6 +12,7 @@ import json
 import os
 import socket
 import ssl
+import statistics
 import subprocess
 import sys
 import threading
@@ -41,6 +42,10 @@ class LoadPoint:
     connections: int
     rate: int | None = None
 
+
+# Alternating saturation rounds after the points: the throughput comparison the targets use.
+ROUNDS = 5
+ROUND_SECONDS = 5.0
 
 POINTS = (
     LoadPoint("rate 100/s", 8, 100),
@@ -169,6 +174,57 @@ def make_servers(workdir: Path, certs: Any, inventory: Path) -> list[Server]:
     return servers
 
 
+def make_engine_off_server(workdir: Path, certs: Any, inventory: Path) -> Server:
+    """netpol-guard with ``review_request`` answering a fixed allow (``bench/engine_off.py``):
+    run in the rounds only, to show what the rules cost under load."""
+    port = _free_port()
+    return Server(
+        "engine-off", "netpol-guard serve with review_request answering a fixed allow",
+        [sys.executable, "-m", "bench.engine_off", "--bind", f"127.0.0.1:{port}",
+         "--cert", str(certs.cert), "--key", str(certs.key), "--cluster-source", "inventory",
+         "--inventory", str(inventory), "--workers", "2"],
+        port, workdir / "engine-off.stats", workdir / "engine-off.log")
+
+
+def run_rounds(wrk: str, servers: list[Server], bodies: Path, rounds: int, seconds: float,
+               log: Any = print) -> dict[str, Any]:
+    """Alternating saturation rounds (8 connections): each round runs every server once, the
+    order rotating from round to round, so drift on the machine hits all of them alike.
+
+    Throughput of one 10 s run moves by ±10-20 % here from run to run; the median over
+    alternating rounds, and the median of the per-round ratios, move far less.
+    """
+    point = LoadPoint("round", 8)
+    rates: dict[str, list[float]] = {server.key: [] for server in servers}
+    cpu: dict[str, list[float]] = {server.key: [] for server in servers}
+    other: list[float] = []
+    for index in range(rounds):
+        log(f"  rounds: {index + 1}/{rounds} ({len(servers)} servers × {seconds:g} s) ...")
+        order = servers[index % len(servers):] + servers[:index % len(servers)]
+        for server in order:
+            result = run_wrk(wrk, server, point, seconds, bodies)
+            errors = result["socket_errors"] + result["non_2xx"] + result["not_reviews"]
+            if errors:
+                raise RuntimeError(f"{server.key}: {errors} errors in a saturation round")
+            rates[server.key].append(result["achieved_rate"])
+            cpu[server.key].append(result["server_cpu_ms_per_review"])
+            other.append(result["other_cpu_cores"])
+    return {
+        "rounds": rounds, "seconds": seconds, "connections": point.connections,
+        "rates": rates, "cpu_ms_per_review": cpu, "max_other_cpu_cores": max(other),
+        "median_rate": {key: statistics.median(values) for key, values in rates.items()},
+        "median_cpu_ms_per_review": {key: statistics.median(values)
+                                     for key, values in cpu.items()},
+    }
+
+
+def round_ratio(rounds: dict[str, Any], server: str, reference: str) -> float:
+    """The median over rounds of ``server``'s throughput / ``reference``'s in the same round."""
+    rates = rounds["rates"]
+    return statistics.median(ours / theirs
+                             for ours, theirs in zip(rates[server], rates[reference], strict=True))
+
+
 def run_wrk(wrk: str, server: Server, point: LoadPoint, duration: float,
             bodies: Path) -> dict[str, Any]:
     """One wrk run; latency, counters, the split over workers, CPU per review."""
@@ -231,24 +287,27 @@ def run_wrk(wrk: str, server: Server, point: LoadPoint, duration: float,
 
 
 def run_load(workdir: Path, certs: Any, duration: float, points: tuple[LoadPoint, ...] = POINTS,
-             warmup: float = 2.0, log: Any = print,
-             profile_seconds: float = 0.0) -> dict[str, Any]:
+             warmup: float = 2.0, log: Any = print, profile_seconds: float = 0.0,
+             rounds: int = ROUNDS, round_seconds: float = ROUND_SECONDS) -> dict[str, Any]:
     """Every point against every server; results by server key, then point name.
 
-    With ``profile_seconds``, netpol-guard's workers are then sampled with py-spy under a
-    saturating load (not one of the measured points: sampling costs CPU)."""
+    Then ``rounds`` alternating saturation rounds of the three servers and the engine-off
+    diagnostic (``results["rounds"]``). With ``profile_seconds``, netpol-guard's workers are
+    then sampled with py-spy under a saturating load (not one of the measured points: sampling
+    costs CPU)."""
     wrk = ensure_wrk()
     inventory = workdir / "inventory"
     write_inventory(inventory)
     bodies = workdir / "bodies.txt"
     shares = write_body_list(bodies)
     servers = make_servers(workdir, certs, inventory)
+    engine_off = make_engine_off_server(workdir, certs, inventory)
     results: dict[str, Any] = {"servers": {}, "mix": shares}
     try:
-        for server in servers:
+        for server in [*servers, engine_off]:
             server.start(Path(certs.ca_cert))
             results["servers"][server.key] = {"label": server.label, "points": {}}
-        for server in servers:  # warm caches and lazy imports
+        for server in [*servers, engine_off]:  # warm caches and lazy imports
             run_wrk(wrk, server, LoadPoint("warm-up", 8), warmup, bodies)
         for point in points:
             for server in servers:
@@ -265,11 +324,14 @@ def run_load(workdir: Path, certs: Any, duration: float, points: tuple[LoadPoint
                         {key: r[key] for key in ("achieved_rate", "latency_us",
                                                  "other_cpu_cores")} for r in runs]
                 results["servers"][server.key]["points"][point.name] = outcome
+        if rounds > 0:
+            results["rounds"] = run_rounds(wrk, [*servers, engine_off], bodies, rounds,
+                                           round_seconds, log)
         if profile_seconds > 0:
             results["profile"] = _profile(wrk, servers[0], bodies, workdir, profile_seconds,
                                           log)
     finally:
-        for server in servers:
+        for server in [*servers, engine_off]:
             server.stop()
     return results
 

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.load import POINTS, ensure_wrk, run_load
+from bench.load import POINTS, ensure_wrk, round_ratio, run_load
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PARTS = ("load", "breakdown", "instructions", "engine", "scale")
@@ -38,6 +38,8 @@ SERVER_NAMES = {
     "reference-webhook": "ref same cfg",
     "reference-gevent": "ref stock gevent",
 }
+# Only in the alternating rounds: netpol-guard with review_request answering a fixed allow.
+DIAGNOSTIC_NAMES = {"engine-off": "ng, engine off"}
 
 
 def machine() -> dict[str, Any]:
@@ -91,8 +93,8 @@ def main(argv: list[str] | None = None) -> int:
             from webhook.certs import write_dev_certificates
 
             certs = write_dev_certificates(workdir / "certs")
-            print(f"load: {len(POINTS)} points × 3 servers × {args.duration:g} s ...",
-                  file=sys.stderr)
+            print(f"load: {len(POINTS)} points × 3 servers × {args.duration:g} s, then "
+                  "alternating saturation rounds ...", file=sys.stderr)
             report["load"] = run_load(workdir, certs, args.duration,
                                       log=lambda text: print(text, file=sys.stderr),
                                       profile_seconds=0 if args.no_profile else 8)
@@ -155,14 +157,27 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     if "load" in report:
         ours = _points(report, "netpol-guard")
-        for point in ("saturation 8 conns", "saturation 64 conns"):
-            for reference in ("reference-webhook", "reference-gevent"):
+        rounds = report["load"].get("rounds")
+        for reference in ("reference-webhook", "reference-gevent"):
+            if rounds:  # the steadier figure: median of alternating rounds
+                ratio = round_ratio(rounds, "netpol-guard", reference)
+                where = (f"8 conns, median of {rounds['rounds']} alternating rounds of "
+                         f"{rounds['seconds']:g} s")
+            else:
+                point = "saturation 8 conns"
                 ratio = (ours[point]["achieved_rate"]
                          / _points(report, reference)[point]["achieved_rate"])
-                rows.append({
-                    "target": f"throughput ≥ {TARGET_THROUGHPUT_RATIO:.0%} of "
-                              f"{SERVER_NAMES[reference]} ({point})",
-                    "value": f"{ratio:.0%}", "met": ratio >= TARGET_THROUGHPUT_RATIO})
+                where = point
+            rows.append({"target": f"throughput ≥ {TARGET_THROUGHPUT_RATIO:.0%} of "
+                                   f"{SERVER_NAMES[reference]} ({where})",
+                         "value": f"{ratio:.0%}", "met": ratio >= TARGET_THROUGHPUT_RATIO})
+        point = "saturation 64 conns"
+        for reference in ("reference-webhook", "reference-gevent"):
+            ratio = (ours[point]["achieved_rate"]
+                     / _points(report, reference)[point]["achieved_rate"])
+            rows.append({"target": f"throughput ≥ {TARGET_THROUGHPUT_RATIO:.0%} of "
+                                   f"{SERVER_NAMES[reference]} ({point}, one run)",
+                         "value": f"{ratio:.0%}", "met": ratio >= TARGET_THROUGHPUT_RATIO})
         p99 = ours["rate 400/s"]["latency_us"]["p99"] / 1000
         rows.append({"target": f"p99 ≤ {TARGET_P99_AT_400_MS:g} ms at 400 reviews/s",
                      "value": f"{p99:.1f} ms", "met": p99 <= TARGET_P99_AT_400_MS})
@@ -312,6 +327,8 @@ def _render_load(report: dict[str, Any]) -> list[str]:
                  "worker mid-run (the stock gevent reference does not count connections).")
     lines.append("  '!': other processes used > 0.25 cores in every attempt of that run; its "
                  "figures are not comparable.")
+    if load.get("rounds"):
+        lines += _render_rounds(load["rounds"])
     profile = load.get("profile")
     if profile and "stages_percent" in profile:
         lines += ["", f"Where netpol-guard's worker time goes at saturation (py-spy, "
@@ -320,6 +337,28 @@ def _render_load(report: dict[str, Any]) -> list[str]:
             lines.append(f"  {share:5.1f}%  {label}")
     elif profile:
         lines += ["", f"profile: {profile.get('error')}"]
+    return lines
+
+
+def _render_rounds(rounds: dict[str, Any]) -> list[str]:
+    names = {**SERVER_NAMES, **DIAGNOSTIC_NAMES}
+    lines = ["", f"Saturation, {rounds['connections']} connections, {rounds['rounds']} "
+                 f"alternating rounds of {rounds['seconds']:g} s (order rotates each round; "
+                 f"other processes ≤ {rounds['max_other_cpu_cores']:.2f} cores):",
+             f"  {'server':<17} {'median/s':>9} {'cpu/rev':>8}  {'vs ref same cfg':>15} "
+             f"{'vs stock gevent':>15}  rounds/s"]
+    for key, name in names.items():
+        rates = rounds["rates"][key]
+        lines.append(
+            f"  {name:<17} {rounds['median_rate'][key]:>9.0f} "
+            f"{rounds['median_cpu_ms_per_review'][key]:>6.2f}ms  "
+            f"{round_ratio(rounds, key, 'reference-webhook'):>15.0%} "
+            f"{round_ratio(rounds, key, 'reference-gevent'):>15.0%}  "
+            + " ".join(f"{rate:.0f}" for rate in rates))
+    lines.append("  ratios: median over rounds of the ratio within a round. 'ng, engine off': "
+                 "netpol-guard with review_request (rules, cluster")
+    lines.append("  snapshot) answering a fixed allow, all else its own (bench/engine_off.py): "
+                 "the gap to it is what the rules cost.")
     return lines
 
 
