@@ -312,24 +312,40 @@ def _parse_networks(texts: tuple[str, ...]) -> tuple[IPNetwork, ...]:
 # times as much to build, and one is built per peer and port of every request.
 
 
+# Peers and ipBlocks keep their place (the list's path and the index) and spell their path only
+# when asked: only a finding needs it, and a policy may have a thousand peers and no finding.
+
+
 @dataclass(slots=True)
 class IPBlock:
     """A peer's ipBlock: the CIDR as written, its parsed network and its parsed excepts."""
 
-    path: str  # spec.egress[0].to[1].ipBlock
+    peers_path: str  # spec.egress[0].to
+    index: int  # of the peer in that list
     cidr: str
     network: IPNetwork | None
     excepts: tuple[IPNetwork, ...]
+
+    @property
+    def path(self) -> str:
+        """spec.egress[0].to[1].ipBlock"""
+        return f"{self.peers_path}[{self.index}].ipBlock"
 
 
 @dataclass(slots=True)
 class Peer:
     """One entry of a from/to list. Selectors are None when absent."""
 
-    path: str  # spec.ingress[0].from[1]
+    peers_path: str  # spec.ingress[0].from
+    index: int
     pod_selector: dict[str, Any] | None
     namespace_selector: dict[str, Any] | None
     ip_block: IPBlock | None
+
+    @property
+    def path(self) -> str:
+        """spec.ingress[0].from[1]"""
+        return f"{self.peers_path}[{self.index}]"
 
 
 @dataclass(slots=True)
@@ -439,15 +455,14 @@ def _peers(peers: object, base: str, all_ip_blocks: list[IPBlock]) -> tuple[Peer
     for index, peer in enumerate(peers):
         if not isinstance(peer, dict):
             continue
-        path = f"{base}[{index}]"
         pod = peer.get("podSelector")
         namespace = peer.get("namespaceSelector")
         block = peer.get("ipBlock")
-        ip_block = None if block is None else _ip_block(block, f"{path}.ipBlock")
+        ip_block = None if block is None else _ip_block(block, base, index)
         if ip_block is not None:
             all_ip_blocks.append(ip_block)
         # A selector that is not a mapping has no requirements: read as selecting everything.
-        out.append(Peer(path,
+        out.append(Peer(base, index,
                         None if pod is None else pod if isinstance(pod, dict) else {},
                         None if namespace is None
                         else namespace if isinstance(namespace, dict) else {},
@@ -455,7 +470,7 @@ def _peers(peers: object, base: str, all_ip_blocks: list[IPBlock]) -> tuple[Peer
     return tuple(out)
 
 
-def _ip_block(block: object, path: str) -> IPBlock | None:
+def _ip_block(block: object, peers_path: str, index: int) -> IPBlock | None:
     if not isinstance(block, dict):
         return None
     cidr = block.get("cidr")
@@ -463,8 +478,8 @@ def _ip_block(block: object, path: str) -> IPBlock | None:
     parsed_excepts: tuple[IPNetwork, ...] = ()
     if isinstance(excepts, list):
         parsed_excepts = tuple(net for net in map(parse_cidr, excepts) if net is not None)
-    return IPBlock(path, cidr if isinstance(cidr, str) else repr(cidr), parse_cidr(cidr),
-                   parsed_excepts)
+    return IPBlock(peers_path, index, cidr if isinstance(cidr, str) else repr(cidr),
+                   parse_cidr(cidr), parsed_excepts)
 
 
 def _ports(ports: object, base: str) -> tuple[Port, ...] | None:
