@@ -19,6 +19,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -136,8 +137,7 @@ def _record(kind: str, operation: str, decision: Decision, elapsed: float) -> No
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
-_STATUS_LINES = {200: "200 OK", 400: "400 Bad Request", 413: "413 Request Entity Too Large",
-                 415: "415 Unsupported Media Type", 500: "500 Internal Server Error"}
+_STATUS_LINES = {status.value: f"{status.value} {status.phrase}" for status in HTTPStatus}
 
 
 class ValidateRoute:
@@ -156,8 +156,7 @@ class ValidateRoute:
         if length is None:
             return self.app(environ, start_response)
         try:
-            answer, status = answer_review(environ["wsgi.input"].read(length), JSON_TYPE,
-                                           self.wiring)
+            answer, status = self._answer(environ["wsgi.input"], length)
             payload = orjson.dumps(answer)
         except Exception as error:  # as Flask's last-resort handler: JSON, never a traceback
             log.exception("unhandled error")
@@ -166,6 +165,18 @@ class ValidateRoute:
         start_response(_STATUS_LINES[status], [("Content-Type", JSON_TYPE),
                                                ("Content-Length", str(len(payload)))])
         return [payload]
+
+    def _answer(self, stream: Any, length: int) -> Answer:
+        try:
+            body = stream.read(length)
+        except OSError as error:
+            body, reason = b"", f"{type(error).__name__}: {error}"
+        else:
+            reason = "the client sent less than it announced"
+        if len(body) < length:  # as werkzeug's ClientDisconnected, answered in JSON
+            return bad_request(BadReview(400, f"body ended after {len(body)} of {length} "
+                                              f"bytes ({reason})"))
+        return answer_review(body, JSON_TYPE, self.wiring)
 
 
 def _plain_review_length(environ: dict[str, Any]) -> int | None:

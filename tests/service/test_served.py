@@ -68,6 +68,18 @@ def test_every_fixture_over_one_kept_alive_connection(kept_alive: KeptAliveClien
         assert body["response"]["uid"] == review["request"]["uid"], name
 
 
+def test_both_doors_to_validate_answer_alike_when_served(kept_alive: KeptAliveClient) -> None:
+    # application/json is answered by validate.ValidateRoute before Flask; the same media type
+    # with a charset parameter takes the Flask view (tests/service/test_validate_route.py).
+    for name in admission_fixture_names():
+        body = json.dumps(load_review(name)).encode()
+
+        route = kept_alive.post(body, "application/json")
+        flask = kept_alive.post(body, "application/json; charset=utf-8")
+
+        assert route == flask, name
+
+
 def test_denied_network_policy_message_reaches_the_client(kept_alive: KeptAliveClient) -> None:
     review = load_review("networkpolicy-create-allow-all-ingress")
 

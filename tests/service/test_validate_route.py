@@ -8,6 +8,7 @@ same media type, but Flask's door) — and a ``before_request`` hook tells which
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
@@ -150,3 +151,29 @@ def _environ(**overrides: Any) -> dict[str, Any]:
 def test_which_requests_the_route_answers(case: str, environ: dict[str, Any],
                                           length: int | None) -> None:
     assert _plain_review_length(environ) == length, case
+
+
+class _BrokenStream:
+    def read(self, _size: int) -> bytes:
+        raise ConnectionResetError("connection reset by peer")
+
+
+@pytest.mark.parametrize(("case", "stream", "reason"), [
+    ("the client sends less than it announced", io.BytesIO(b'{"apiVersion": "adm'),
+     "body ended after 19 of 1234 bytes (the client sent less than it announced)"),
+    ("the connection breaks while reading", _BrokenStream(),
+     "body ended after 0 of 1234 bytes (ConnectionResetError: connection reset by peer)"),
+])
+def test_a_body_cut_short_is_a_json_400(case: str, stream: Any, reason: str, app: Flask,
+                                        flask_dispatches: list[str]) -> None:
+    answered: list[tuple[str, list[tuple[str, str]]]] = []
+    environ = {**_environ(), "wsgi.input": stream}
+
+    chunks = app.wsgi_app(environ, lambda status, headers: answered.append((status, headers)))
+
+    assert flask_dispatches == [], case
+    assert answered[0][0] == "400 Bad Request"
+    assert ("Content-Type", "application/json") in answered[0][1]
+    body = json.loads(b"".join(chunks))
+    assert body["code"] == 400 and body["kind"] == "Status"
+    assert body["message"] == reason
