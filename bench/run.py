@@ -1,6 +1,6 @@
 """``make bench``: load, engine, scale and balance figures, printed as a table and saved as JSON.
 
-    python -m bench.run                 # everything (8-11 minutes on 2 cores)
+    python -m bench.run                 # everything (7-11 minutes on 2 cores)
     python -m bench.run --duration 5    # shorter load points
     python -m bench.run --only load     # one part: load, breakdown, instructions, engine,
                                         # scale
@@ -237,8 +237,8 @@ def render(report: dict[str, Any]) -> str:
         lines += ["", "CPU per review in-process (WSGI call, no network; CPU time):",
                   f"  reference app {b['reference_app_us']:.0f} µs, netpol-guard app "
                   f"{b['netpol_guard_app_us']:.0f} µs (without the per-review log line "
-                  f"{b['netpol_guard_app_no_review_log_us']:.0f} µs): netpol-guard adds "
-                  f"{b['extra_us']:.0f} µs"]
+                  f"{b['netpol_guard_app_no_review_log_us']:.0f} µs): netpol-guard − reference "
+                  f"= {b['extra_us']:+.0f} µs"]
         for stage, value in b["stages_us"].items():
             lines.append(f"    {stage:<52} {value:6.1f} µs")
     if "instructions" in report:
