@@ -51,7 +51,7 @@ Answer = tuple[dict[str, Any], int]  # the JSON body and the HTTP status
 
 @dataclass(frozen=True)
 class Wiring:
-    """What /validate needs, set by the app factory."""
+    """What the endpoints need (the policy, the cluster state), set by the app factory."""
 
     policy_store: PolicyStore
     cluster: ClusterState | None
