@@ -8,7 +8,7 @@ Flask. Two doors lead to it:
   server sends — POST /validate, ``Content-Type: application/json``, a Content-Length within
   the limit — without Flask's per-request dispatch (request and app contexts, URL matching,
   session, response object). That dispatch cost more CPU per review than the 17 rules, the log
-  line and the metrics together (bench/README.md, "Where the time goes").
+  line and the metrics together (the README's performance section).
 - the Flask view (``views.validate``) answers every other request to /validate: chunked bodies,
   other content types, bodies over the limit. Other paths and methods go to Flask as before.
 """
@@ -110,6 +110,13 @@ def bad_request(bad: BadReview) -> Answer:
     return error_body(bad.status, bad.message), bad.status
 
 
+def unexpected_error(error: Exception) -> Answer:
+    """The last resort for an exception nothing else handled: logged, answered as a JSON 500
+    that names only the exception's type."""
+    log.exception("unhandled error")
+    return error_body(500, f"internal error: {type(error).__name__}"), 500
+
+
 def _media_type(content_type: str | None) -> str:
     # What werkzeug's ``request.mimetype`` gives: lower case, parameters dropped.
     return (content_type or "").split(";", 1)[0].strip().lower()
@@ -157,11 +164,9 @@ class ValidateRoute:
             return self.app(environ, start_response)
         try:
             answer, status = self._answer(environ["wsgi.input"], length)
-            payload = orjson.dumps(answer)
-        except Exception as error:  # as Flask's last-resort handler: JSON, never a traceback
-            log.exception("unhandled error")
-            status = 500
-            payload = orjson.dumps(error_body(500, f"internal error: {type(error).__name__}"))
+        except Exception as error:  # what Flask's last-resort handler does on the other door
+            answer, status = unexpected_error(error)
+        payload = orjson.dumps(answer)
         start_response(_STATUS_LINES[status], [("Content-Type", JSON_TYPE),
                                                ("Content-Length", str(len(payload)))])
         return [payload]

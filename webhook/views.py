@@ -8,7 +8,6 @@ a request with no usable uid. Errors of any kind (404, 405, 413, an exception) a
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -17,13 +16,18 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from webhook import metrics
 from webhook.admission import MAX_BODY_BYTES, BadReview, error_body
-from webhook.validate import Answer, Wiring, answer_review, bad_request
+from webhook.validate import (
+    Answer,
+    Wiring,
+    answer_review,
+    bad_request,
+    unexpected_error,
+)
 
 if TYPE_CHECKING:
     from webhook.cluster import ClusterState
 
 blueprint = Blueprint("webhook", __name__)
-log = logging.getLogger("netpol_guard.server")
 
 
 def _wiring() -> Wiring:
@@ -94,7 +98,6 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Response:
-        # Not reachable from /validate (it catches engine errors itself); kept so that no
-        # route can ever answer with an HTML page.
-        log.exception("unhandled error")
-        return _json(error_body(500, f"internal error: {type(error).__name__}"), 500)
+        # Engine errors are answered in band by answer_review; this catches the rest (a fault
+        # outside the engine, on any route), so that no route ever answers with an HTML page.
+        return _answer(unexpected_error(error))
