@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv serve test lint typecheck certs bench faults clean
+.PHONY: venv serve test lint typecheck certs bench faults e2e clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+
+# The end-to-end tier alone, with the full counts (kube binaries: NETPOL_GUARD_KUBE_BINARIES,
+# default ../shared/kube; see docs/testing.md).
+e2e: $(STAMP)
+	NETPOL_GUARD_E2E_FULL=1 $(BIN)/pytest -q -m e2e tests/e2e
 
 faults: $(STAMP)
 	$(BIN)/pytest -q -s tests/reliability

@@ -1,0 +1,127 @@
+"""The end-to-end tier: one real control plane and one served netpol-guard per session.
+
+Every test under tests/e2e is marked ``e2e``. Without the kube binaries (see
+``tests/e2e/binaries.py``: ``NETPOL_GUARD_KUBE_BINARIES``) the whole tier skips with one line.
+``NETPOL_GUARD_E2E_FULL=1`` (``make e2e``) runs the full counts of the long tests; ``make test``
+runs their fast subsets.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ServedWebhook, start_webhook
+from tests.e2e.binaries import ENV, BinariesMissing, KubeBinaries, find_binaries, source_dir
+from tests.e2e.controlplane import ControlPlane, clean_environment
+from tests.e2e.webhook import RELEASE_NAMESPACE, Kubectl, webhook_configuration
+
+E2E_DIR = Path(__file__).parent
+FULL = os.environ.get("NETPOL_GUARD_E2E_FULL") == "1"
+
+
+def _missing() -> str | None:
+    """Why the tier cannot run (a cheap check: the source directory), or None."""
+    source = source_dir()
+    if source.is_dir():
+        return None
+    return f"e2e tier skipped: no kube binaries at {source} (set {ENV})"
+
+
+def pytest_ignore_collect(collection_path: Path) -> bool | None:
+    # Without the binaries nothing here is collected, and the summary says why in one line.
+    if _missing() and collection_path.name.startswith("test_"):
+        return True
+    return None
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    reason = _missing()
+    if reason:
+        terminalreporter.write_line(reason)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if E2E_DIR in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def kube_binaries() -> KubeBinaries:
+    try:
+        return find_binaries()
+    except BinariesMissing as missing:
+        pytest.skip(f"e2e tier skipped: {missing}")
+
+
+@pytest.fixture(scope="session")
+def control_plane(kube_binaries: KubeBinaries,
+                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
+    plane = ControlPlane(kube_binaries, tmp_path_factory.mktemp("control-plane"))
+    try:
+        plane.start()
+        yield plane
+    finally:
+        plane.stop()
+
+
+@pytest.fixture(scope="session")
+def kubectl(kube_binaries: KubeBinaries, control_plane: ControlPlane) -> Kubectl:
+    return Kubectl(kube_binaries.kubectl, control_plane.kubeconfig, clean_environment())
+
+
+@dataclass
+class Guard:
+    """The served webhook and its registration."""
+
+    served: ServedWebhook
+    configuration: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return str(self.configuration["metadata"]["name"])
+
+
+def register(kubectl: Kubectl, configuration: dict[str, Any]) -> None:
+    kubectl.ok("apply", "-f", "-", stdin=json.dumps(configuration))
+
+
+@pytest.fixture(scope="session")
+def guard(control_plane: ControlPlane, kubectl: Kubectl, dev_certs: Any,
+          tmp_path_factory: pytest.TempPathFactory) -> Iterator[Guard]:
+    """``netpol-guard serve --cluster-source kubernetes`` (2 gunicorn workers over TLS) with the
+    control plane's kubeconfig, registered with the chart's webhook configuration."""
+    kubectl.ok("create", "namespace", RELEASE_NAMESPACE)
+    served = start_webhook(tmp_path_factory.mktemp("guard"), dev_certs,
+                           "--cluster-source", "kubernetes",
+                           "--kubeconfig", str(control_plane.kubeconfig), "--workers", "2",
+                           env=clean_environment())
+    try:
+        configuration = webhook_configuration(served.port, dev_certs.ca_cert)
+        register(kubectl, configuration)
+        wait_for_webhook(kubectl)
+        yield Guard(served, configuration)
+    finally:
+        kubectl("delete", "validatingwebhookconfiguration",
+                configuration["metadata"]["name"], "--ignore-not-found")
+        served.stop()
+
+
+def wait_for_webhook(kubectl: Kubectl, timeout: float = 30) -> None:
+    """Until the API server calls the webhook: a server-side dry-run namespace create gets
+    the DD001 warning (the registration reaches the API server's cache asynchronously)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = kubectl("create", "namespace", "webhook-probe", "--dry-run=server")
+        if "DD001" in result.stderr:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"the webhook is not called: {result}")
