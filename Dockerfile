@@ -21,8 +21,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     TMPDIR=/tmp
-# Install from the builder's wheels only (mounted, so they are not left in a layer), then drop
-# pip and setuptools: nothing installs at run time.
+# Install from the builder's wheels only (mounted, so they are not left in a layer), by name
+# and without any extra, then drop pip and setuptools: nothing installs at run time.
+# tests/installed installs the same wheel the same way and runs every command from it.
 RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
     pip install --no-cache-dir --no-index --find-links=/wheels netpol-guard \
     && pip uninstall --yes pip setuptools wheel

@@ -21,6 +21,18 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+def version() -> str:
+    """The installed distribution's version (the package's own when run from a checkout)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("netpol-guard")
+    except metadata.PackageNotFoundError:
+        from webhook import __version__
+
+        return __version__
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The argument parser; with ``only``, just that subcommand's module is imported (so
     ``serve`` never imports what ``check`` needs, and vice versa)."""
@@ -28,6 +40,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         prog="netpol-guard",
         description="Keeps Kubernetes pod-to-pod networking on least privilege.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (module_name, help_text) in SUBCOMMANDS.items():
         command = sub.add_parser(name, help=help_text, description=help_text)

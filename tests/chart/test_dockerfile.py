@@ -12,47 +12,18 @@ from pathlib import Path
 import pytest
 
 from tests.chart.rendering import REPO_ROOT, render_scenario
+from tests.dockerfile import (
+    args_of,
+    build_inputs,
+    final_stage,
+    instructions,
+    pip_commands,
+    requirements_of,
+    stages,
+)
+from tests.installed.conftest import DROPPED_AFTER_INSTALL, INSTALL_REQUIREMENT
 
-DOCKERFILE = REPO_ROOT / "Dockerfile"
 DOCKERIGNORE = REPO_ROOT / ".dockerignore"
-
-
-def instructions() -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) in order, with continuation lines joined and comments dropped."""
-    logical: list[str] = []
-    pending = ""
-    for raw in DOCKERFILE.read_text(encoding="utf-8").splitlines():
-        line = raw.strip()
-        if not pending and (not line or line.startswith("#")):
-            continue
-        if line.endswith("\\"):
-            pending += line[:-1] + " "
-            continue
-        logical.append(pending + line)
-        pending = ""
-    result = []
-    for line in logical:
-        keyword, _, rest = line.partition(" ")
-        result.append((keyword.upper(), rest.strip()))
-    return result
-
-
-def stages() -> list[list[tuple[str, str]]]:
-    split: list[list[tuple[str, str]]] = []
-    for keyword, rest in instructions():
-        if keyword == "FROM":
-            split.append([])
-        if split:
-            split[-1].append((keyword, rest))
-    return split
-
-
-def final_stage() -> list[tuple[str, str]]:
-    return stages()[-1]
-
-
-def args_of(stage: list[tuple[str, str]], keyword: str) -> list[str]:
-    return [rest for key, rest in stage if key == keyword]
 
 
 def test_multi_stage_build_on_slim_python() -> None:
@@ -68,6 +39,22 @@ def test_multi_stage_build_on_slim_python() -> None:
     assert "from=builder" in install  # wheels come from the builder, mounted not copied
     assert not any(word in run for run in args_of(runtime, "RUN")
                    for word in ("apt-get", "gcc", "build-essential"))
+
+
+def test_the_image_installs_the_wheel_the_installed_tier_tests_the_same_way() -> None:
+    # tests/installed builds its wheel from build_inputs() (the builder's COPY lines) and
+    # installs it with no extra, then drops DROPPED_AFTER_INSTALL: the image must do the same.
+    builder, runtime = stages()
+    assert set(build_inputs()) == {"pyproject.toml", "README.md", "webhook"}
+    [wheel] = pip_commands(builder, "wheel")
+    assert requirements_of(wheel) == ["."]  # the package from those inputs, with its deps
+    assert [arg for arg in wheel if arg.startswith("--no-deps")] == []
+    [install] = pip_commands(runtime, "install")
+    assert requirements_of(install) == [INSTALL_REQUIREMENT]  # by name: no extra, no [test]
+    assert "--no-index" in install  # so only the builder's wheels: the one built above
+    assert not any("[" in word for word in install)
+    [uninstall] = pip_commands(runtime, "uninstall")
+    assert set(DROPPED_AFTER_INSTALL) <= set(requirements_of(uninstall))
 
 
 def test_runs_as_a_numeric_non_root_user() -> None:
