@@ -2,9 +2,10 @@
 
 Both apps are called as WSGI applications (no network, no gunicorn), over the same review mix
 as the load benchmark, and timed in CPU time (``time.process_time``), so other processes on
-the machine do not inflate the figures. Then the stages of ``webhook.validate.answer_review``
-are timed one by one. The difference between the two apps is what netpol-guard adds to a
-review; under gunicorn over TLS the HTTP stack (parsing, TLS, gevent) adds the same to both.
+the machine do not inflate the figures. Then the stages of
+``webhook.serving.validate.answer_review`` are timed one by one. The difference between the two
+apps is what netpol-guard adds to a review; under gunicorn over TLS the HTTP stack (parsing,
+TLS, gevent) adds the same to both.
 """
 
 from __future__ import annotations
@@ -59,8 +60,8 @@ def build_netpol_guard_app(workdir: Path) -> Any:
     """netpol-guard's Flask app as a worker builds it (default policy, the load benchmark's
     inventory), its review log going to a file in ``workdir``, as a container's stderr goes
     to the runtime's pipe. PROMETHEUS_MULTIPROC_DIR must be set before the call."""
-    from webhook.gunicorn_conf import ServeSettings
-    from webhook.serve import build_wsgi_app
+    from webhook.cli.serve import build_wsgi_app
+    from webhook.serving.gunicorn_conf import ServeSettings
 
     inventory = workdir / "breakdown-inventory"
     write_inventory(inventory)
@@ -78,10 +79,10 @@ def run_breakdown(workdir: Path, count: int = 3000) -> dict[str, Any]:
     import json
 
     from bench.reference_app import create_reference_app
-    from webhook import validate
-    from webhook.admission import build_response, parse_review
-    from webhook.logs import log_review
-    from webhook.review import review_request
+    from webhook.admission.wire import build_response, parse_review
+    from webhook.observe.logs import log_review
+    from webhook.serving import validate
+    from webhook.serving.review import review_request
 
     app = build_netpol_guard_app(workdir)
     root = logging.getLogger("netpol_guard")

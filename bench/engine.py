@@ -47,9 +47,9 @@ def network_policy(peers: int, namespace: str = "team-a") -> dict[str, Any]:
 
 def run_engine(seconds_per_size: float = 2.0) -> dict[str, Any]:
     """Evaluations/s and µs per evaluation for each size, and µs per peer."""
+    from webhook.admission.request import UserInfo
     from webhook.engine.networkpolicy import check_network_policy
     from webhook.policy.loader import default_policy
-    from webhook.request import UserInfo
 
     policy = default_policy()
     user = UserInfo(username="kubernetes-admin", groups=("system:masters",))

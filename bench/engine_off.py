@@ -14,10 +14,10 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from webhook import serve
-from webhook.cli import main as cli_main
-from webhook.decision import Decision, allow
-from webhook.gunicorn_conf import ServeSettings
+from webhook.admission.decision import Decision, allow
+from webhook.cli import serve
+from webhook.cli.main import main as cli_main
+from webhook.serving.gunicorn_conf import ServeSettings
 
 _build_wsgi_app = serve.build_wsgi_app
 
@@ -27,10 +27,10 @@ def _fixed_allow(*_args: object, **_kwargs: object) -> Decision:
 
 
 def _build_without_rules(settings: ServeSettings) -> Any:
-    # Runs in each worker, as the app is built there: webhook.validate is imported after
+    # Runs in each worker, as the app is built there: webhook.serving.validate is imported after
     # gevent's monkey-patching, exactly as in netpol-guard serve.
     app = _build_wsgi_app(settings)
-    from webhook import validate
+    from webhook.serving import validate
 
     validate.review_request = _fixed_allow
     return app

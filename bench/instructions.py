@@ -46,7 +46,7 @@ if what == "engine":
     from bench.engine import TYPICAL_PEERS, network_policy
     from webhook.engine.networkpolicy import check_network_policy
     from webhook.policy.loader import default_policy
-    from webhook.request import UserInfo
+    from webhook.admission.request import UserInfo
     policy = default_policy()
     user = UserInfo(username="kubernetes-admin", groups=("system:masters",))
     text = json.dumps(network_policy(TYPICAL_PEERS))
@@ -68,7 +68,7 @@ else:
     app = build_netpol_guard_app(workdir)
     # Its policy file poller would add a varying count.
     app.extensions["netpol_guard"].policy_store.stop()
-from webhook.metrics import REVIEW_TALLY
+from webhook.observe.metrics import REVIEW_TALLY
 for body in bodies:
     _call(app, body)
 REVIEW_TALLY.flush()

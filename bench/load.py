@@ -23,7 +23,7 @@ from typing import Any
 
 from bench.tools import ensure_command
 from bench.workload import REPO, write_body_list, write_inventory
-from webhook.balance import STATS_FILE_ENV, WorkerStats, read_stats
+from webhook.serving.balance import STATS_FILE_ENV, WorkerStats, read_stats
 
 LUA_SCRIPT = Path(__file__).resolve().parent / "wrk" / "reviews.lua"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -158,7 +158,7 @@ def make_servers(workdir: Path, certs: Any, inventory: Path) -> list[Server]:
     port = _free_port()
     servers.append(Server(
         "netpol-guard", "netpol-guard serve (default policy, inventory, 2 workers)",
-        [python, "-m", "webhook.cli", "serve", "--bind", f"127.0.0.1:{port}", "--cert", cert,
+        [python, "-m", "webhook.cli.main", "serve", "--bind", f"127.0.0.1:{port}", "--cert", cert,
          "--key", key, "--cluster-source", "inventory", "--inventory", str(inventory),
          "--workers", "2"],
         port, workdir / "netpol-guard.stats", workdir / "netpol-guard.log"))

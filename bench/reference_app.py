@@ -4,9 +4,10 @@ It parses the AdmissionReview (as netpol-guard must) and echoes apiVersion and u
 else: the cost of the HTTP stack alone. Served two ways, so that netpol-guard can be compared
 with each in the same run:
 
-- ``--worker webhook``: exactly netpol-guard's gunicorn configuration (``webhook.gunicorn_conf``:
-  WebhookWorker with its handshake/request deadlines and connection balance, the cached SSL
-  context of ``webhook.tls``, same timeouts and keep-alive);
+- ``--worker webhook``: exactly netpol-guard's gunicorn configuration
+  (``webhook.serving.gunicorn_conf``: WebhookWorker with its handshake/request deadlines and
+  connection balance, the cached SSL context of ``webhook.serving.tls``, same timeouts and
+  keep-alive);
 - ``--worker gevent``: gunicorn's stock gevent worker with gunicorn's default SSL context and no
   balance; only a ``pre_request`` hook that counts requests per worker, so the benchmark can show
   how the load split.
@@ -25,9 +26,9 @@ from typing import Any
 
 from flask import Flask, Response, request
 
-from webhook import balance
-from webhook.gunicorn_conf import ServeSettings, gunicorn_options
-from webhook.serve import _application_base
+from webhook.cli.serve import _application_base
+from webhook.serving import balance
+from webhook.serving.gunicorn_conf import ServeSettings, gunicorn_options
 
 
 def create_reference_app() -> Flask:
@@ -79,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--key", required=True)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args(argv)
-    from webhook.worker import HANDSHAKE_TIMEOUT_ENV, REQUEST_TIMEOUT_ENV
+    from webhook.serving.worker import HANDSHAKE_TIMEOUT_ENV, REQUEST_TIMEOUT_ENV
 
     settings = ServeSettings(bind=args.bind, certfile=args.cert, keyfile=args.key,
                              workers=args.workers)

@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="netpol-guard-bench-") as temp:
         workdir = Path(temp)
         if "load" in parts:
-            from webhook.certs import write_dev_certificates
+            from webhook.cli.certs import write_dev_certificates
 
             certs = write_dev_certificates(workdir / "certs")
             print(f"load: {len(POINTS)} points × 3 servers × {args.duration:g} s, then "

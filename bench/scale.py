@@ -5,7 +5,7 @@ Two measurements, each in a child process whose peak memory is read with ``os.wa
 
 - ``netpol-guard audit --inventory DIR -o json``: the whole command, JSON List files in (as
   ``kubectl get -o json`` writes them), report out (the parsing is part of it);
-- ``webhook.cli_audit.audit()`` alone over the same objects already in memory as JSON dicts,
+- ``webhook.cli.audit.audit()`` alone over the same objects already in memory as JSON dicts,
   which is what a live audit has after listing the API (the list itself is not timed).
 
 Each namespace gets a default-deny (but 5 % of them lack it) and nine more policies of
@@ -172,7 +172,7 @@ def run_scale(base: Path) -> dict[str, Any]:
                               "inventory_mib": sum(p.stat().st_size
                                                    for p in inventory.iterdir()) / 2**20,
                               "generate_seconds": generated}
-    cli = _run_child([sys.executable, "-m", "webhook.cli", "audit", "--inventory",
+    cli = _run_child([sys.executable, "-m", "webhook.cli.main", "audit", "--inventory",
                       str(inventory), "-o", "json", "--no-progress"])
     if cli["exit_code"] not in (0, 1):
         raise RuntimeError(f"netpol-guard audit failed: {cli['stderr'].decode()[-2000:]}")
@@ -194,7 +194,7 @@ def run_scale(base: Path) -> dict[str, Any]:
 
 def _audit_function_child(path: str) -> None:
     """Child: load the objects, time audit() alone; JSON on stdout."""
-    from webhook.cli_audit import audit
+    from webhook.cli.audit import audit
     from webhook.policy.loader import default_policy
 
     started = time.perf_counter()

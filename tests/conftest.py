@@ -34,7 +34,7 @@ def load_review(name: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def dev_certs(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    from webhook.certs import write_dev_certificates
+    from webhook.cli.certs import write_dev_certificates
 
     return write_dev_certificates(tmp_path_factory.mktemp("certs"))
 
@@ -82,7 +82,7 @@ def start_webhook(workdir: Path, certs: Any, *args: str, env: dict[str, str] | N
     """Start ``netpol-guard serve`` on a free loopback port and wait until it answers."""
     port = free_port()
     log_path = workdir / f"serve-{port}.log"
-    command = [sys.executable, "-m", "webhook.cli", "serve", "--bind", f"127.0.0.1:{port}",
+    command = [sys.executable, "-m", "webhook.cli.main", "serve", "--bind", f"127.0.0.1:{port}",
                "--cert", str(certs.cert), "--key", str(certs.key), *args]
     environment = {**os.environ, **(env or {})}
     environment.pop("PROMETHEUS_MULTIPROC_DIR", None)

@@ -1,6 +1,6 @@
 """A test double of the Kubernetes API server: Namespaces and NetworkPolicies, list and watch.
 
-There is no real API server in CI, so ``webhook.cluster.KubernetesCluster`` (the official
+There is no real API server in CI, so ``webhook.kube.cluster.KubernetesCluster`` (the official
 ``kubernetes`` client underneath) is tested against this double: a real HTTP server (threaded
 ``http.server`` on 127.0.0.1, a random port) that speaks the wire protocol the client and
 client-go reflectors rely on. It is kept faithful to the protocol by copying what a

@@ -23,7 +23,7 @@ def pod_spec(rendered: Rendered) -> dict:
 
 
 def serve_parser() -> argparse.ArgumentParser:
-    from webhook import serve
+    from webhook.cli import serve
 
     parser = argparse.ArgumentParser(prog="netpol-guard serve", exit_on_error=False)
     serve.add_arguments(parser)
@@ -154,8 +154,8 @@ def test_container_args_point_at_the_mounted_files(scenario: str) -> None:
     assert all(timeout < hook["timeoutSeconds"] for hook in rendered.webhooks().values())
 
 
-@pytest.mark.skipif(importlib.util.find_spec("webhook.serve") is None,
-                    reason="webhook/serve.py (netpol-guard serve) does not exist yet")
+@pytest.mark.skipif(importlib.util.find_spec("webhook.cli.serve") is None,
+                    reason="webhook/cli/serve.py (netpol-guard serve) does not exist yet")
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_container_args_parse_with_the_real_serve_command(scenario: str) -> None:
     args = render_scenario(scenario).container()["args"]
@@ -166,8 +166,8 @@ def test_container_args_parse_with_the_real_serve_command(scenario: str) -> None
 
 def test_serve_parser_refuses_unknown_flags() -> None:
     """The check above can fail: a flag the server does not know is refused."""
-    if importlib.util.find_spec("webhook.serve") is None:
-        pytest.skip("webhook/serve.py (netpol-guard serve) does not exist yet")
+    if importlib.util.find_spec("webhook.cli.serve") is None:
+        pytest.skip("webhook/cli/serve.py (netpol-guard serve) does not exist yet")
     with pytest.raises((argparse.ArgumentError, SystemExit)):
         serve_parser().parse_args(["--no-such-flag", "1"])
 

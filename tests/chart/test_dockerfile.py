@@ -84,7 +84,7 @@ def test_entry_point_is_the_serve_console_script() -> None:
     target = pyproject["project"]["scripts"][command[0]]
     module, _, function = target.partition(":")
     assert (REPO_ROOT / (module.replace(".", "/") + ".py")).exists(), target
-    from webhook import cli
+    from webhook.cli import main as cli
 
     assert callable(getattr(cli, function))
     assert "serve" in cli.SUBCOMMANDS

@@ -57,8 +57,8 @@ def test_egress_scenario_requires_and_gets_an_egress_default_deny() -> None:
 ])
 def test_webhook_network_policy_passes_the_least_privilege_rules(
         scenario: str, expected: set[str]) -> None:
+    from webhook.admission.request import UserInfo
     from webhook.engine.networkpolicy import check_network_policy
-    from webhook.request import UserInfo
 
     rendered = render_scenario(scenario)
     own = rendered.one("NetworkPolicy", "netpol-guard")

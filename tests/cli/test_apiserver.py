@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from webhook.apiserver import admit_namespace, admit_network_policy
+from webhook.kube.apiserver import admit_namespace, admit_network_policy
 
 
 def policy(spec: dict[str, Any] | None = None, **metadata: Any) -> dict[str, Any]:

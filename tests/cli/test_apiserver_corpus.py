@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from webhook.apiserver import FieldValidation, admit_network_policy
+from webhook.kube.apiserver import FieldValidation, admit_network_policy
 
 CORPUS = Path(__file__).resolve().parent.parent / "fixtures" / "apiserver-verdicts.jsonl"
 RECORDS = [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines()

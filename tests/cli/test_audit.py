@@ -19,8 +19,8 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from tests.kubeapi_double import KubeAPIDouble, namespace, network_policy
-from webhook.cli import main
-from webhook.cli_audit import Progress, audit
+from webhook.cli.audit import Progress, audit
+from webhook.cli.main import main
 from webhook.policy.loader import default_policy
 
 SCHEMA = json.loads((Path(__file__).resolve().parent.parent / "schemas"
@@ -155,7 +155,7 @@ def test_unreachable_cluster_exits_2(tmp_path: Path, capsys: pytest.CaptureFixtu
     kubeconfig = double.write_kubeconfig(tmp_path / "kubeconfig")
     double.fail_status = 403
     try:
-        import webhook.cli_audit as cli_audit
+        import webhook.cli.audit as cli_audit
 
         original = cli_audit.CLUSTER_SYNC_TIMEOUT
         cli_audit.CLUSTER_SYNC_TIMEOUT = 1.0

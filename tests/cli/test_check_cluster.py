@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.kubeapi_double import KubeAPIDouble, namespace, network_policy
-from webhook.cli import main
+from webhook.cli.main import main
 
 REPO = Path(__file__).resolve().parent.parent.parent
 

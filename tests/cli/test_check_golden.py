@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from webhook.cli import main
+from webhook.cli.main import main
 
 REPO = Path(__file__).resolve().parent.parent.parent
 GOLDEN = REPO / "tests" / "golden"
@@ -249,7 +249,7 @@ def test_inventory_supplies_the_default_deny(tmp_path: Path,
 
 
 def test_colour_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    from webhook.report import use_colour
+    from webhook.cli.report import use_colour
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:

@@ -24,7 +24,7 @@ import requests
 import yaml
 
 from tests.conftest import ADMISSION_FIXTURES, ServedWebhook, load_review
-from webhook.cli import main
+from webhook.cli.main import main
 
 RULE_ID = re.compile(r"\b((?:NP|DD|CM)\d{3}) [a-z-]+:")
 

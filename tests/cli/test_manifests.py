@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from webhook.manifests import ManifestError, load_paths, load_text, parse_path
+from webhook.kube.manifests import ManifestError, load_paths, load_text, parse_path
 
 MULTI = """\
 # leading comment

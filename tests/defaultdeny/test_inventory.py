@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from webhook.cluster import ClusterUnavailable, InventoryCluster
+from webhook.kube.cluster import ClusterUnavailable, InventoryCluster
 
 MULTI_DOC = """\
 apiVersion: v1
@@ -117,16 +117,16 @@ def test_reads_kubectl_json_lists(tmp_path: Path) -> None:
 
 def test_live_reads_parse_the_files_only_when_they_changed(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import webhook.cluster
+    import webhook.kube.cluster
 
     parsed: list[Path] = []
-    real_load = webhook.cluster.load_inventory
+    real_load = webhook.kube.cluster.load_inventory
 
     def counting_load(directory: Path) -> Any:
         parsed.append(directory)
         return real_load(directory)
 
-    monkeypatch.setattr(webhook.cluster, "load_inventory", counting_load)
+    monkeypatch.setattr(webhook.kube.cluster, "load_inventory", counting_load)
     (tmp_path / "a.yaml").write_text(MULTI_DOC)
     cluster = InventoryCluster(tmp_path)
 

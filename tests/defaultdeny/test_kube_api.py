@@ -23,13 +23,13 @@ import pytest
 
 from tests.conftest import load_review
 from tests.kubeapi_double import KubeAPIDouble, namespace, network_policy
-from webhook.admission import parse_review
-from webhook.cluster import ClusterUnavailable, KubernetesCluster, make_cluster
-from webhook.metrics import API_ERRORS, CACHE_SYNCED, LIVE_CONFIRMS, NAMESPACES
+from webhook.admission.request import AdmissionRequest
+from webhook.admission.wire import parse_review
+from webhook.kube.cluster import ClusterUnavailable, KubernetesCluster, make_cluster
+from webhook.observe.metrics import API_ERRORS, CACHE_SYNCED, LIVE_CONFIRMS, NAMESPACES
 from webhook.policy.loader import default_policy, load_policy_text
 from webhook.policy.model import Policy
-from webhook.request import AdmissionRequest
-from webhook.review import review_request
+from webhook.serving.review import review_request
 
 DENY_INGRESS = {"podSelector": {}, "policyTypes": ["Ingress"]}
 DEFAULT = default_policy()
@@ -130,9 +130,9 @@ def test_cache_syncs_namespaces_and_network_policies(api: KubeAPIDouble,
 def test_large_lists_are_read_in_pages_of_one_snapshot(api: KubeAPIDouble,
                                                       make: ClusterFactory,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    import webhook.cluster
+    import webhook.kube.cluster
 
-    monkeypatch.setattr(webhook.cluster, "LIST_PAGE_SIZE", 3)
+    monkeypatch.setattr(webhook.kube.cluster, "LIST_PAGE_SIZE", 3)
     for index in range(10):
         api.create(network_policy("team-b", f"allow-{index}", DENY_INGRESS))
     cluster = make()
@@ -343,7 +343,7 @@ import sys, time
 sys.path.insert(0, {repo!r})
 from pathlib import Path
 from tests.kubeapi_double import KubeAPIDouble, namespace, network_policy
-from webhook.cluster import KubernetesCluster
+from webhook.kube.cluster import KubernetesCluster
 api = KubeAPIDouble().start()
 api.create(namespace("team-a"))
 cluster = KubernetesCluster(kubeconfig=str(api.write_kubeconfig(Path({tmp!r}) / "kc")),

@@ -19,9 +19,9 @@ import yaml
 from flask.testing import FlaskClient
 
 from tests.conftest import load_review
-from webhook.app import create_app
-from webhook.cluster import InventoryCluster
+from webhook.kube.cluster import InventoryCluster
 from webhook.policy.store import PolicyStore
+from webhook.serving.app import create_app
 
 NAMESPACE = "no-ingress-allowed"
 

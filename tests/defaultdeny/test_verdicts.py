@@ -18,17 +18,17 @@ import pytest
 import yaml
 
 from tests.conftest import admission_fixture_names, load_review
-from webhook.admission import parse_review
-from webhook.cluster import ClusterUnavailable, InventoryCluster
-from webhook.decision import Decision
+from webhook.admission.decision import Decision
+from webhook.admission.request import AdmissionRequest, UserInfo
+from webhook.admission.wire import parse_review
 from webhook.engine.defaultdeny import fix_command
 from webhook.engine.dispatch import UNAVAILABLE, ClusterSnapshot, evaluate
 from webhook.engine.networkpolicy import check_network_policy
-from webhook.metrics import LIVE_CONFIRMS
+from webhook.kube.cluster import ClusterUnavailable, InventoryCluster
+from webhook.observe.metrics import LIVE_CONFIRMS
 from webhook.policy.loader import default_policy, load_policy_text
 from webhook.policy.model import EXEMPT_LABEL, Policy
-from webhook.request import AdmissionRequest, UserInfo
-from webhook.review import review_request
+from webhook.serving.review import review_request
 
 Review = dict[str, Any]
 Edit = Callable[[Review], None]

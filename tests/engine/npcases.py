@@ -9,10 +9,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from webhook.decision import Action, Violation
+from webhook.admission.decision import Action, Violation
+from webhook.admission.request import UserInfo
 from webhook.engine.networkpolicy import check_network_policy
 from webhook.policy.model import Policy, default_rules
-from webhook.request import UserInfo
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 CORPUS_RECORDS: list[dict[str, Any]] = [

@@ -8,7 +8,8 @@ from types import MappingProxyType
 import pytest
 
 from tests.engine.npcases import USER, netpol, review_object
-from webhook.decision import Action, Violation, decide
+from webhook.admission.decision import Action, Violation, decide
+from webhook.admission.request import UserInfo
 from webhook.engine.networkpolicy import check_network_policy
 from webhook.policy.model import (
     RULES,
@@ -18,7 +19,6 @@ from webhook.policy.model import (
     RuleConfig,
     default_rules,
 )
-from webhook.request import UserInfo
 
 ALLOW_ALL = review_object("networkpolicy-create-allow-all-ingress")  # NP001, NP008, NP012
 

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.engine.npcases import USER, netpol
-from webhook.decision import Action
+from webhook.admission.decision import Action
 from webhook.engine.networkpolicy import check_network_policy
 from webhook.engine.normalize import apply_api_defaults
 from webhook.policy.model import RULES, CrossNamespaceAllowance, Policy, default_rules

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from tests.engine.npcases import USER
-from webhook.decision import Action
+from webhook.admission.decision import Action
 from webhook.engine.networkpolicy import check_network_policy
 from webhook.policy.model import RULES, CrossNamespaceAllowance, Policy, default_rules
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tests.engine.npcases import fired, netpol, paths, policy_with, review_object
-from webhook.decision import Action
+from webhook.admission.decision import Action
 
 CLUSTER = policy_with("NP014", Action.WARN, pod_cidrs=("10.244.0.0/16",),
                       service_cidrs=("10.96.0.0/12", "fd00:10:96::/112"))

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tests.engine.npcases import corpus_object, fired, netpol, paths, policy_with, review_object
-from webhook.decision import Action
+from webhook.admission.decision import Action
 
 FROM_APP = [{"podSelector": {"matchLabels": {"app": "frontend"}}}]
 

@@ -15,7 +15,7 @@ from tests.engine.npcases import (
     policy_with,
     review_object,
 )
-from webhook.decision import Action
+from webhook.admission.decision import Action
 from webhook.policy.model import CrossNamespaceAllowance
 
 NAME = "kubernetes.io/metadata.name"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from webhook.cli import main
+from webhook.cli.main import main
 from webhook.policy import docgen
 from webhook.policy.loader import SCHEMA
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from webhook.decision import Action
+from webhook.admission.decision import Action
 from webhook.policy import loader
 from webhook.policy.loader import (
     MAX_DOCUMENT_BYTES,

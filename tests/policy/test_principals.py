@@ -7,8 +7,8 @@ import dataclasses
 
 import pytest
 
+from webhook.admission.request import UserInfo
 from webhook.policy.model import Exemptions, Principals
-from webhook.request import UserInfo
 
 PLATFORM = Principals(users=("alice", "ops-*"), groups=("platform",),
                       service_accounts=("argocd/*", "flux-system/kustomize-controller"))

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from prometheus_client import REGISTRY
 
-from webhook.decision import Action
-from webhook.logs import JsonFormatter
+from webhook.admission.decision import Action
+from webhook.observe.logs import JsonFormatter
 from webhook.policy.loader import default_policy
 from webhook.policy.store import PolicyNotReady, PolicyStore
 

@@ -5,7 +5,7 @@ flag works: ``-max_total_time=S``, a corpus directory, ...). Each target fails (
 exits non-zero with the input that broke it) when an exception other than the documented one
 escapes:
 
-- ``review``: ``webhook.admission.parse_review`` over any bytes → a request or ``BadReview``;
+- ``review``: ``webhook.admission.wire.parse_review`` over any bytes → a request or ``BadReview``;
   a parsed request then goes through the engine (``review_request``) with no cluster;
 - ``policy``: ``webhook.policy.loader.load_policy_text`` over any bytes → a ``Policy`` or
   ``PolicyError``;
@@ -28,13 +28,13 @@ import prometheus_client  # noqa: F401
 import yaml  # noqa: F401
 
 with atheris.instrument_imports(include=["webhook"]):
-    from webhook.admission import BadReview, parse_review
+    from webhook.admission.request import UserInfo
+    from webhook.admission.wire import BadReview, parse_review
     from webhook.engine.networkpolicy import check_network_policy
     from webhook.engine.normalize import apply_api_defaults, normalise_network_policy, parse_cidr
-    from webhook.globmatch import glob_match
+    from webhook.policy.globmatch import glob_match
     from webhook.policy.loader import PolicyError, default_policy, load_policy_text
-    from webhook.request import UserInfo
-    from webhook.review import review_request
+    from webhook.serving.review import review_request
 
 POLICY = default_policy()
 

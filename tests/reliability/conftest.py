@@ -47,7 +47,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 @pytest.fixture(scope="session")
 def reliability_certs(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """A dev CA and serving certificate for the suite's servers."""
-    from webhook.certs import write_dev_certificates
+    from webhook.cli.certs import write_dev_certificates
 
     return write_dev_certificates(tmp_path_factory.mktemp("reliability-certs"))
 

@@ -33,7 +33,7 @@ from tests.reliability.serving import (
     wait_for,
     worker_pids,
 )
-from webhook.certs import write_dev_certificates
+from webhook.cli.certs import write_dev_certificates
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 

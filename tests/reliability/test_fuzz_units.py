@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.reliability import figures
+from webhook.admission.request import UserInfo
 from webhook.engine.networkpolicy import check_network_policy
 from webhook.engine.normalize import (
     apply_api_defaults,
@@ -32,10 +33,9 @@ from webhook.engine.normalize import (
     parse_cidr,
     selects_all,
 )
-from webhook.globmatch import GlobSet, glob_match
+from webhook.policy.globmatch import GlobSet, glob_match
 from webhook.policy.loader import PolicyError, default_policy, load_policy_text
 from webhook.policy.model import Policy
-from webhook.request import UserInfo
 
 DEFAULT_DOCUMENT: dict[str, Any] = yaml.safe_load(
     resources.files("webhook.policy").joinpath("default-policy.yaml").read_text("utf-8"))

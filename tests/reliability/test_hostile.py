@@ -33,7 +33,7 @@ from tests.reliability.loadgen import (
     with_canary,
 )
 from tests.reliability.serving import get, raw_exchange
-from webhook.admission import MAX_BODY_BYTES
+from webhook.admission.wire import MAX_BODY_BYTES
 
 pytestmark = pytest.mark.integration
 

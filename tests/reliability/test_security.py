@@ -25,7 +25,7 @@ from tests.conftest import REPO, ServedWebhook, free_port, load_review
 from tests.reliability import figures
 from tests.reliability.conftest import BASE_ARGS
 from tests.reliability.loadgen import CANARY, HOST, client_context, post_review, with_canary
-from webhook.certs import write_dev_certificates
+from webhook.cli.certs import write_dev_certificates
 
 pytestmark = pytest.mark.integration
 
@@ -43,7 +43,7 @@ def client_ca_server(tmp_path_factory: pytest.TempPathFactory,
                    if key != "PROMETHEUS_MULTIPROC_DIR"}
     with open(log_path, "wb") as log_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", "webhook.cli", "serve", "--bind", f"{HOST}:{port}",
+            [sys.executable, "-m", "webhook.cli.main", "serve", "--bind", f"{HOST}:{port}",
              "--cert", str(reliability_certs.cert), "--key", str(reliability_certs.key),
              "--client-ca", str(trusted.ca_cert), *BASE_ARGS],
             stdout=log_file, stderr=subprocess.STDOUT, env=environment, cwd=REPO)

@@ -9,9 +9,9 @@ from flask.testing import FlaskClient
 
 @pytest.fixture
 def app() -> Flask:
-    from webhook.app import create_app
-    from webhook.cluster import make_cluster
+    from webhook.kube.cluster import make_cluster
     from webhook.policy.store import PolicyStore
+    from webhook.serving.app import create_app
 
     store = PolicyStore(None)
     cluster = make_cluster("inventory")

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 
 from tests.conftest import load_review
 from tests.service.conftest import post_review
-from webhook.admission import MAX_BODY_BYTES, MAX_JSON_DEPTH
+from webhook.admission.wire import MAX_BODY_BYTES, MAX_JSON_DEPTH
 
 
 def _review(**changes: Any) -> dict[str, Any]:
@@ -108,7 +108,7 @@ def test_http_errors_are_json_too(client: FlaskClient, method: str, path: str,
 def test_engine_exception_fails_closed_with_code_500(client: FlaskClient,
                                                      monkeypatch: pytest.MonkeyPatch,
                                                      caplog: pytest.LogCaptureFixture) -> None:
-    from webhook import validate
+    from webhook.serving import validate
 
     def explode(*_: Any) -> None:
         raise RuntimeError("boom")
@@ -128,9 +128,9 @@ def test_engine_exception_fails_closed_with_code_500(client: FlaskClient,
 
 
 def test_without_a_valid_policy_reviews_are_refused_and_not_ready(tmp_path: Any) -> None:
-    from webhook.app import create_app
-    from webhook.cluster import make_cluster
+    from webhook.kube.cluster import make_cluster
     from webhook.policy.store import PolicyStore
+    from webhook.serving.app import create_app
 
     broken = tmp_path / "policy.yaml"
     broken.write_text("apiVersion: netpol-guard.io/v1\nkind: Policy\nrules: {NP001: 3}\n")

@@ -1,4 +1,4 @@
-"""Kept-alive connections are spread evenly over the workers (webhook.balance, DESIGN.md §6).
+"""Kept-alive connections are spread evenly over the workers (webhook.serving.balance, DESIGN §6).
 
 Left alone, gunicorn often puts every connection of a burst on one of two workers. These tests
 open kept-alive TLS connections against the real server and read each worker's open-connection
@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ADMISSION_FIXTURES, ServedWebhook, start_webhook
-from webhook.balance import STATS_FILE_ENV, WorkerStats, read_stats
+from webhook.serving.balance import STATS_FILE_ENV, WorkerStats, read_stats
 
 pytestmark = pytest.mark.integration
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from cryptography import x509
 
-from webhook.certs import write_dev_certificates
-from webhook.cli import main
+from webhook.cli.certs import write_dev_certificates
+from webhook.cli.main import main
 
 
 def _sans(path: Path) -> tuple[list[str], list[str]]:

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
-from webhook.metrics import LATENCY_BUCKETS, ReviewTally
+from webhook.observe.metrics import LATENCY_BUCKETS, ReviewTally
 
 
 def fresh_metrics() -> tuple[CollectorRegistry, Counter, Histogram, Counter]:

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import load_review
-from webhook import logs
-from webhook.admission import parse_review
-from webhook.decision import Action, Violation, decide
+from webhook.admission.decision import Action, Violation, decide
+from webhook.admission.wire import parse_review
+from webhook.observe import logs
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ServedWebhook, admission_fixture_names, load_review
-from webhook.admission import MAX_BODY_BYTES
+from webhook.admission.wire import MAX_BODY_BYTES
 
 pytestmark = pytest.mark.integration
 

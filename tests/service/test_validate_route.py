@@ -17,8 +17,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.conftest import admission_fixture_names, load_review
-from webhook.admission import MAX_BODY_BYTES
-from webhook.validate import _plain_review_length
+from webhook.admission.wire import MAX_BODY_BYTES
+from webhook.serving.validate import _plain_review_length
 
 ROUTE_TYPE = "application/json"
 FLASK_TYPE = "application/json; charset=utf-8"
@@ -91,7 +91,7 @@ def test_a_bad_body_gets_the_same_json_answer_through_both_doors(
 def test_an_unexpected_error_is_a_json_500_through_both_doors(
         client: FlaskClient, flask_dispatches: list[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from webhook import validate
+    from webhook.serving import validate
 
     def explode(*_: Any) -> None:
         raise RuntimeError("boom")

@@ -26,10 +26,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from webhook.decision import Action, Violation
+from webhook.admission.decision import Action, Violation
+from webhook.admission.request import UserInfo
 from webhook.engine.normalize import effective_policy_types, selects_all
 from webhook.policy.model import EXEMPT_LABEL, Policy
-from webhook.request import UserInfo
 
 JSONObject = dict[str, Any]
 

@@ -10,11 +10,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from webhook.decision import Action, Decision, Violation, allow, decide
+from webhook.admission.decision import Action, Decision, Violation, allow, decide
+from webhook.admission.request import AdmissionRequest
 from webhook.engine import defaultdeny as dd
 from webhook.engine.networkpolicy import check_network_policy
 from webhook.policy.model import Policy
-from webhook.request import AdmissionRequest
 
 JSONObject = dict[str, Any]
 

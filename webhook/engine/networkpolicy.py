@@ -14,7 +14,8 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
-from webhook.decision import Action, Violation
+from webhook.admission.decision import Action, Violation
+from webhook.admission.request import UserInfo
 from webhook.engine.normalize import (
     EGRESS,
     INGRESS,
@@ -27,9 +28,8 @@ from webhook.engine.normalize import (
     parse_networks,
     selects_all,
 )
-from webhook.globmatch import matches_any
+from webhook.policy.globmatch import matches_any
 from webhook.policy.model import Policy, RuleConfig
-from webhook.request import UserInfo
 
 SHORT_MAX_CHARS = 120
 DNS_PORT = 53

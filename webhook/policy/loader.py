@@ -36,7 +36,7 @@ import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from webhook.decision import Action
+from webhook.admission.decision import Action
 from webhook.policy.model import (
     RULES,
     CrossNamespaceAllowance,

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from webhook.decision import Action
-from webhook.globmatch import GlobSet
-from webhook.request import UserInfo
+from webhook.admission.decision import Action
+from webhook.admission.request import UserInfo
+from webhook.policy.globmatch import GlobSet
 
 # Every rule id the engine knows, with its stable name and default action.
 RULES: MappingProxyType[str, tuple[str, Action]] = MappingProxyType({

@@ -9,7 +9,7 @@ identity (device, inode, mtime, size) and then the sha256 of its text have chang
 - A valid new document replaces the old one in a single reference assignment, so a reader sees
   either the old or the new ``Policy``, never a mix.
 - An invalid or unreadable one is refused: logged once (logger ``netpol_guard.policy``; one
-  JSON line through ``webhook.logs.JsonFormatter``, with the problems in its fields),
+  JSON line through ``webhook.observe.logs.JsonFormatter``, with the problems in its fields),
   ``netpol_guard_policy_valid`` set to 0, the reload-error counter incremented, and the last
   good policy stays in force.
 - Until a first valid policy has loaded the store is not ready: ``is_ready()`` is False (so
@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from webhook import metrics
+from webhook.observe import metrics
 from webhook.policy.loader import (
     DEFAULT_SOURCE,
     MAX_DOCUMENT_BYTES,
@@ -206,7 +206,7 @@ class PolicyStore:
                        f"sha256 {state.policy.digest}")
         else:
             keeping = "no valid policy loaded yet: not ready"
-        # webhook.logs.JsonFormatter writes msg and fields as one JSON line.
+        # webhook.observe.logs.JsonFormatter writes msg and fields as one JSON line.
         logger.error(f"policy refused; {keeping}", extra={"fields": {
             "event": "policy_refused", "source": self.path, "sha256": digest or None,
             "problems": problems, "generation": state.generation,

@@ -95,7 +95,7 @@ app.kubernetes.io/component: webhook
 {{- end }}
 
 {{/*
-Fixed facts of the server (webhook/serve.py and the Dockerfile): the HTTPS port, the one
+Fixed facts of the server (webhook/cli/serve.py and the Dockerfile): the HTTPS port, the one
 admission path, the mount points named in the serve flags.
 */}}
 {{- define "netpol-guard.containerPort" -}}8443{{- end }}

@@ -10,8 +10,8 @@ from typing import Any, TextIO
 
 import orjson
 
-from webhook.decision import Decision
-from webhook.request import AdmissionRequest
+from webhook.admission.decision import Decision
+from webhook.admission.request import AdmissionRequest
 
 REVIEW_LOGGER = logging.getLogger("netpol_guard.review")
 

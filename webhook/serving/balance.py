@@ -18,7 +18,7 @@ Only the master writes a slot's pid; only its worker writes the rest of it. Read
 counter mid-update from another process, which only delays a decision by one tick.
 
 For diagnostics (and the benchmark), ``NETPOL_GUARD_WORKER_STATS=/path`` puts the table in that
-file instead of anonymous memory; ``python -m webhook.balance /path`` prints it.
+file instead of anonymous memory; ``python -m webhook.serving.balance /path`` prints it.
 """
 
 from __future__ import annotations
@@ -215,7 +215,7 @@ def read_stats(path: str) -> list[WorkerStats]:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: python -m webhook.balance STATS_FILE", file=sys.stderr)
+        print("usage: python -m webhook.serving.balance STATS_FILE", file=sys.stderr)
         return 2
     print(f"{'pid':>8} {'open':>6} {'accepted':>9} {'requests':>10} {'heartbeat':>10}")
     for worker in read_stats(args[0]):

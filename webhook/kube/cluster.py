@@ -30,7 +30,7 @@ from typing import Any, Protocol
 
 import yaml
 
-from webhook.metrics import API_ERRORS, CACHE_AGE, CACHE_SYNCED, NAMESPACES
+from webhook.observe.metrics import API_ERRORS, CACHE_AGE, CACHE_SYNCED, NAMESPACES
 from webhook.policy.model import Policy
 
 # Objects per page when listing; the API server's own default for clients such as kubectl.

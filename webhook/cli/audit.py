@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from webhook.decision import Action, Violation
+from webhook.admission.decision import Action, Violation
 from webhook.policy.model import Policy
 
 EXIT_OK = 0
@@ -60,7 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the audit; 0 when nothing deny-level was found, 1 otherwise, 2 on errors."""
-    from webhook.cluster import ClusterUnavailable
+    from webhook.kube.cluster import ClusterUnavailable
     from webhook.policy.loader import PolicyError, default_policy, load_policy_file
 
     if args.in_cluster and (args.kubeconfig or args.context):
@@ -113,7 +113,7 @@ def _write_output(result: AuditResult, output: str) -> None:
 
 
 def _open_cluster(args: argparse.Namespace) -> Any:
-    from webhook.cluster import make_cluster, open_synced_cluster
+    from webhook.kube.cluster import make_cluster, open_synced_cluster
 
     if args.inventory:
         return make_cluster("inventory", inventory=args.inventory)
@@ -239,9 +239,9 @@ def audit(namespaces: Iterable[JSONObject], network_policies: Iterable[JSONObjec
 
     Namespaces that only appear as the namespace of a NetworkPolicy are judged by name.
     """
+    from webhook.admission.request import UserInfo
     from webhook.engine import defaultdeny as dd
     from webhook.engine.networkpolicy import check_network_policy
-    from webhook.request import UserInfo
 
     user = UserInfo()
     by_namespace: dict[str, list[JSONObject]] = {}

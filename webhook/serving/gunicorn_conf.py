@@ -6,7 +6,7 @@ Choices, measured on a 2-core machine (DESIGN.md §6, bench/):
   ``Connection: close`` and gthread stalls on idle connections.
 - ``timeout`` (the worker heartbeat) stays below the webhook's ``timeoutSeconds`` (3 s by
   default) so a stuck worker is replaced before the API server gives up on many requests.
-- kept-alive connections are spread evenly over the workers (webhook.balance): left alone,
+- kept-alive connections are spread evenly over the workers (webhook.serving.balance): left alone,
   gunicorn often puts all of a client's connections on one worker, which then runs alone
   under its GIL at less than half the throughput.
 - no control socket (a read-only root filesystem has nowhere to put it) and the heartbeat
@@ -21,9 +21,9 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from webhook import balance
+from webhook.serving import balance
 
-WORKER_CLASS = "webhook.worker.WebhookWorker"
+WORKER_CLASS = "webhook.serving.worker.WebhookWorker"
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ def gunicorn_options(settings: ServeSettings) -> dict[str, Any]:
 
 def _ssl_context_hook(settings: ServeSettings) -> Any:
     def ssl_context(_conf: Any, _default_factory: Any) -> Any:
-        from webhook.tls import CertificateFiles, server_context
+        from webhook.serving.tls import CertificateFiles, server_context
 
         return server_context(CertificateFiles(settings.certfile, settings.keyfile,
                                                settings.client_ca))
@@ -107,7 +107,7 @@ def _worker_exit(_server: Any, _worker: Any) -> None:
     # In the worker, as it leaves: the review metrics it has not written yet. Looked up, not
     # imported: a worker that never loaded them (the benchmark's reference app shares these
     # options) has nothing to write.
-    metrics = sys.modules.get("webhook.metrics")
+    metrics = sys.modules.get("webhook.observe.metrics")
     if metrics is not None:
         metrics.REVIEW_TALLY.flush()
 

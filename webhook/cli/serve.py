@@ -9,7 +9,7 @@ import sys
 import tempfile
 from typing import Any
 
-from webhook.gunicorn_conf import ServeSettings
+from webhook.serving.gunicorn_conf import ServeSettings
 
 DEFAULTS = ServeSettings()
 
@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
                   "`netpol-guard certs --out certs`)", file=sys.stderr)
             return 2
     # prometheus-client picks its storage when first imported: the directory must be set
-    # before the workers are forked and import webhook.metrics.
+    # before the workers are forked and import webhook.observe.metrics.
     given_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     metrics_dir = given_dir or tempfile.mkdtemp(prefix="netpol-guard-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         # Removed on exit only when serve made it; an operator's directory is theirs.
         metrics_dir="" if given_dir else metrics_dir,
     )
-    from webhook.worker import HANDSHAKE_TIMEOUT_ENV, REQUEST_TIMEOUT_ENV
+    from webhook.serving.worker import HANDSHAKE_TIMEOUT_ENV, REQUEST_TIMEOUT_ENV
 
     os.environ[HANDSHAKE_TIMEOUT_ENV] = str(settings.handshake_timeout)
     os.environ[REQUEST_TIMEOUT_ENV] = str(settings.request_timeout)
@@ -97,10 +97,10 @@ def run(args: argparse.Namespace) -> int:
 
 def build_wsgi_app(settings: ServeSettings) -> Any:
     """The Flask app for one worker: its own policy store and cluster cache."""
-    from webhook import logs
-    from webhook.app import create_app
-    from webhook.cluster import make_cluster
+    from webhook.kube.cluster import make_cluster
+    from webhook.observe import logs
     from webhook.policy.store import PolicyStore
+    from webhook.serving.app import create_app
 
     logs.configure(settings.log_level)
     store = PolicyStore(settings.policy)
@@ -130,7 +130,7 @@ class WebhookApplication(_application_base()):  # type: ignore[misc]
         super().__init__()
 
     def load_config(self) -> None:
-        from webhook.gunicorn_conf import gunicorn_options
+        from webhook.serving.gunicorn_conf import gunicorn_options
 
         for key, value in gunicorn_options(self.settings).items():
             self.cfg.set(key, value)

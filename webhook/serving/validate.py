@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from webhook import metrics
-from webhook.admission import (
+from webhook.admission.decision import Decision, deny
+from webhook.admission.wire import (
     DEFAULT_VERSION,
     MAX_BODY_BYTES,
     BadReview,
@@ -33,14 +33,14 @@ from webhook.admission import (
     error_body,
     parse_review,
 )
-from webhook.decision import Decision, deny
 from webhook.engine.defaultdeny import WORKLOAD_KINDS
-from webhook.logs import log_review
+from webhook.observe import metrics
+from webhook.observe.logs import log_review
 from webhook.policy.store import PolicyNotReady
-from webhook.review import review_request
+from webhook.serving.review import review_request
 
 if TYPE_CHECKING:
-    from webhook.cluster import ClusterState
+    from webhook.kube.cluster import ClusterState
     from webhook.policy.store import PolicyStore
 
 log = logging.getLogger("netpol_guard.server")

@@ -84,7 +84,7 @@ def server_context(files: CertificateFiles) -> ssl.SSLContext:
     class ReloadingContext(ssl.SSLContext):
         def wrap_socket(self, sock: Any, *args: Any, **kwargs: Any) -> Any:
             files.reload_if_changed(self)
-            # The handshake happens in the worker, under a timeout (webhook.worker).
+            # The handshake happens in the worker, under a timeout (webhook.serving.worker).
             kwargs["do_handshake_on_connect"] = False
             return super().wrap_socket(sock, *args, **kwargs)
 

@@ -21,14 +21,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from webhook.cluster import ClusterState, ClusterUnavailable
-from webhook.decision import Decision
+from webhook.admission.decision import Decision
+from webhook.admission.request import AdmissionRequest
 from webhook.engine import dispatch
 from webhook.engine.defaultdeny import POLICY_CONFIGMAP_NAME
 from webhook.engine.dispatch import ClusterSnapshot, Evaluation
-from webhook.metrics import LIVE_CONFIRMS
+from webhook.kube.cluster import ClusterState, ClusterUnavailable
+from webhook.observe.metrics import LIVE_CONFIRMS
 from webhook.policy.model import Policy
-from webhook.request import AdmissionRequest
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ request, and answers malformed HTTP with JSON instead of gunicorn's HTML page.
 
 Three more things, measured with bench/:
 - with more than one worker, kept-alive connections are spread evenly: a worker holding more
-  open connections than another stops accepting until the other catches up (webhook.balance;
+  open connections than another stops accepting until the other catches up (webhook.serving.balance;
   left alone, gunicorn often put every connection on one worker, DESIGN.md §6);
 - a response's status line, headers and body go out in one TLS record (``CoalescedWrites``);
 - on SIGTERM (also how gunicorn retires old workers on a SIGHUP reload) the worker stops
@@ -35,7 +35,7 @@ from gunicorn import util
 from gunicorn.sock import ssl_context
 from gunicorn.workers.ggevent import GeventWorker
 
-from webhook.balance import (
+from webhook.serving.balance import (
     FAST_TICK_SECONDS,
     FAST_TICKS_FOR_SECONDS,
     IDLE_TICK_SECONDS,

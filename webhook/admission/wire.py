@@ -14,8 +14,8 @@ from typing import Any
 
 import orjson
 
-from webhook.decision import Decision
-from webhook.request import AdmissionRequest, JSONObject, UserInfo
+from webhook.admission.decision import Decision
+from webhook.admission.request import AdmissionRequest, JSONObject, UserInfo
 
 REVIEW_VERSIONS = ("admission.k8s.io/v1", "admission.k8s.io/v1beta1")
 DEFAULT_VERSION = REVIEW_VERSIONS[0]

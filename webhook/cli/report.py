@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import quote
 
-from webhook.decision import Action
+from webhook.admission.decision import Action
 from webhook.engine.defaultdeny import DEFAULT_DENY_RULES
 from webhook.policy.model import RULES
 

@@ -3,7 +3,7 @@
 For every object in the input, in the webhook's order of events:
 
 1. NetworkPolicies and Namespaces go through the API server's own decoding, defaulting and
-   validation (``webhook.apiserver``): what the API server would reject is a K8S001 finding,
+   validation (``webhook.kube.apiserver``): what the API server would reject is a K8S001 finding,
    what it would warn about a K8S002 one;
 2. each NetworkPolicy the API server would accept is judged by the webhook's engine
    (``dispatch.evaluate``: the least-privilege rules, and DD002 when it replaces a stored
@@ -25,11 +25,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from webhook.apiserver import ApiServerResult, FieldValidation
-from webhook.decision import Action
-from webhook.manifests import SourceObject
+from webhook.admission.decision import Action
+from webhook.cli.report import CheckReport, Finding
+from webhook.kube.apiserver import ApiServerResult, FieldValidation
+from webhook.kube.manifests import SourceObject
 from webhook.policy.model import Policy
-from webhook.report import CheckReport, Finding
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -84,10 +84,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the check; returns the exit code."""
-    from webhook.cluster import ClusterUnavailable
-    from webhook.manifests import ManifestError, load_paths
+    from webhook.cli.report import render, use_colour
+    from webhook.kube.cluster import ClusterUnavailable
+    from webhook.kube.manifests import ManifestError, load_paths
     from webhook.policy.loader import PolicyError
-    from webhook.report import render, use_colour
 
     if (args.kubeconfig or args.context) and not args.cluster:
         print("netpol-guard check: --kubeconfig and --context need --cluster", file=sys.stderr)
@@ -127,7 +127,7 @@ def _load_policy(path: str | None) -> Policy:
 
 def _open_cluster(args: argparse.Namespace) -> Any:
     """The cluster state to check against, or None (the input alone)."""
-    from webhook.cluster import make_cluster, open_synced_cluster
+    from webhook.kube.cluster import make_cluster, open_synced_cluster
 
     if args.inventory:
         return make_cluster("inventory", inventory=args.inventory)
@@ -155,16 +155,16 @@ class _NamespaceState:
 def check_objects(objects: Iterable[SourceObject], policy: Policy, cluster: Any = None, *,
                   default_namespace: str = "default",
                   field_validation: FieldValidation = "Warn") -> CheckReport:
-    """Every finding on ``objects``, as a :class:`webhook.report.CheckReport`.
+    """Every finding on ``objects``, as a :class:`webhook.cli.report.CheckReport`.
 
     ``cluster`` (a ``ClusterState`` or None) supplies what is already stored: namespaces and
     their NetworkPolicies, counted with the input's for default-deny, and stored versions of
     the input's NetworkPolicies (their update is judged as an UPDATE, with the API server's
     validation ratcheting).
     """
-    from webhook.apiserver import admit_namespace, admit_network_policy
+    from webhook.cli.report import sort_findings
     from webhook.engine.defaultdeny import WORKLOAD_KINDS
-    from webhook.report import sort_findings
+    from webhook.kube.apiserver import admit_namespace, admit_network_policy
 
     objects = list(objects)
     findings: list[Finding] = []
@@ -230,7 +230,7 @@ def _finding(source: SourceObject, namespace: str, rule: str, rule_name: str, ac
 def _apiserver_findings(source: SourceObject, result: ApiServerResult,
                         namespace: str) -> list[Finding]:
     """K8S001 for each error the API server would return, K8S002 for each warning."""
-    from webhook.report import APISERVER_INVALID, APISERVER_WARNING
+    from webhook.cli.report import APISERVER_INVALID, APISERVER_WARNING
 
     findings = []
     if not result.accepted:
@@ -259,7 +259,7 @@ def _warning_path(warning: str) -> str:
 
 def _request(kind: str, operation: str, namespace: str, name: str, obj: JSONObject | None,
              old: JSONObject | None = None) -> Any:
-    from webhook.request import AdmissionRequest, UserInfo
+    from webhook.admission.request import AdmissionRequest, UserInfo
 
     return AdmissionRequest(uid="netpol-guard-check", kind=kind, operation=operation,
                             namespace=namespace, name=name, user=UserInfo(), obj=obj,

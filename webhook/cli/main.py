@@ -13,11 +13,11 @@ from collections.abc import Sequence
 
 # subcommand -> (module, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "serve": ("webhook.serve", "run the admission webhook (gunicorn over TLS)"),
-    "check": ("webhook.cli_check", "check manifests offline with the webhook's engine"),
-    "audit": ("webhook.cli_audit", "audit a live cluster: namespaces and NetworkPolicies"),
-    "policy": ("webhook.policy.commands", "validate a policy document or print its schema"),
-    "certs": ("webhook.certs", "write a dev CA and serving certificate"),
+    "serve": ("webhook.cli.serve", "run the admission webhook (gunicorn over TLS)"),
+    "check": ("webhook.cli.check", "check manifests offline with the webhook's engine"),
+    "audit": ("webhook.cli.audit", "audit a live cluster: namespaces and NetworkPolicies"),
+    "policy": ("webhook.cli.policy", "validate a policy document or print its schema"),
+    "certs": ("webhook.cli.certs", "write a dev CA and serving certificate"),
 }
 
 

@@ -6,11 +6,11 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 
-from webhook.admission import MAX_BODY_BYTES
+from webhook.admission.wire import MAX_BODY_BYTES
 from webhook.engine.defaultdeny import POLICY_CONFIGMAP_NAME
 
 if TYPE_CHECKING:
-    from webhook.cluster import ClusterState
+    from webhook.kube.cluster import ClusterState
     from webhook.policy.store import PolicyStore
 
 
@@ -22,8 +22,8 @@ def create_app(policy_store: PolicyStore, cluster: ClusterState | None = None,
     NetworkPolicies for default-deny checks (None: no cluster state, those checks follow the
     policy's ``clusterUnavailable``).
     """
-    from webhook import views
-    from webhook.validate import ValidateRoute, Wiring
+    from webhook.serving import views
+    from webhook.serving.validate import ValidateRoute, Wiring
 
     app = Flask("netpol_guard")
     # Werkzeug refuses larger bodies while reading; views turn that into a JSON 413.

@@ -14,9 +14,9 @@ import orjson
 from flask import Blueprint, Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from webhook import metrics
-from webhook.admission import MAX_BODY_BYTES, BadReview, error_body
-from webhook.validate import (
+from webhook.admission.wire import MAX_BODY_BYTES, BadReview, error_body
+from webhook.observe import metrics
+from webhook.serving.validate import (
     Answer,
     Wiring,
     answer_review,
@@ -25,7 +25,7 @@ from webhook.validate import (
 )
 
 if TYPE_CHECKING:
-    from webhook.cluster import ClusterState
+    from webhook.kube.cluster import ClusterState
 
 blueprint = Blueprint("webhook", __name__)
 
