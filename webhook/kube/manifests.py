@@ -31,6 +31,10 @@ _PATH_TOKEN = re.compile(r'\.?([^.\[\]]+)|\[(\d+)\]|\["((?:[^"\\]|\\.)*)"\]')
 class ManifestError(Exception):
     """A manifest could not be read; ``str()`` is ``file:line: message``."""
 
+    # True when the text was read but is not a Kubernetes object at all (a report, a values
+    # file): a caller walking a directory may skip such a file with a warning.
+    not_kubernetes = False
+
     def __init__(self, source: str, line: int | None, message: str) -> None:
         self.source = source
         self.line = line
@@ -227,16 +231,26 @@ def _json_document(text: str, source: str) -> Iterator[tuple[Any, yaml.Node | No
 # --- objects ---
 
 
-def _objects(data: Any, node: yaml.Node | None, source: str) -> Iterator[SourceObject]:
+def _not_kubernetes(source: str, line: int, message: str) -> ManifestError:
+    error = ManifestError(source, line, message)
+    error.not_kubernetes = True
+    return error
+
+
+def _objects(data: Any, node: yaml.Node | None, source: str,
+             item_type: tuple[str, str] | None = None) -> Iterator[SourceObject]:
     line = node.start_mark.line + 1 if node is not None else 1
     if data is None:
         return  # an empty document (a lone `---`, or a template that rendered nothing)
     if not isinstance(data, dict):
-        raise ManifestError(source, line, f"expected a Kubernetes object (a mapping), "
-                                          f"found {_type_name(data)}")
+        raise _not_kubernetes(source, line, f"expected a Kubernetes object (a mapping), "
+                                            f"found {_type_name(data)}")
+    if item_type is not None and "kind" not in data and "apiVersion" not in data:
+        # The API server's own list replies (PodList, NamespaceList) leave out the items' type.
+        data = {"apiVersion": item_type[1], "kind": item_type[0], **data}
     kind = data.get("kind")
     if not isinstance(kind, str) or not kind:
-        raise ManifestError(source, line, "object has no kind")
+        raise _not_kubernetes(source, line, "object has no kind")
     if not isinstance(data.get("apiVersion"), str) or not data.get("apiVersion"):
         raise ManifestError(source, line, "object has no apiVersion")
     if kind.endswith("List") and "items" in data:
@@ -245,11 +259,12 @@ def _objects(data: Any, node: yaml.Node | None, source: str) -> Iterator[SourceO
             raise ManifestError(source, line, f"{kind}.items is not a list")
         item_nodes = _child(node, "items") if node is not None else None
         sequence = item_nodes[1] if item_nodes is not None else None
+        typed = (kind[:-len("List")], data["apiVersion"]) if kind != "List" else None
         for index, item in enumerate(items):
             item_node = None
             if isinstance(sequence, yaml.SequenceNode) and index < len(sequence.value):
                 item_node = sequence.value[index]
-            yield from _objects(item, item_node, source)
+            yield from _objects(item, item_node, source, typed)
         return
     yield SourceObject(obj=data, source=source, line=line, node=node)
 

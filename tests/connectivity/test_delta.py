@@ -1,0 +1,50 @@
+"""The incremental delta of one policy change equals the difference of two full analyses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.connectivity.test_fixtures import FIXTURES, _diff_cuts, _diff_meaning
+from webhook.connectivity import analyse, reach_delta
+from webhook.connectivity.diff import diff, diff_line
+from webhook.connectivity.model import to_policy
+from webhook.connectivity_input import read_objects
+
+CASES = ["onlineboutique_workloads", "ipblockstest", "test_with_named_ports",
+         "semanticDiff-same-topologies-new2", "with_end_port_example"]
+
+
+def _same(got: list[str], expected: list[str]) -> None:
+    cuts = _diff_cuts(got + expected)
+    assert _diff_meaning(got, cuts) == _diff_meaning(expected, cuts)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_adding_each_policy_changes_what_two_full_analyses_say(case: str) -> None:
+    objects, _ = read_objects([str(Path(FIXTURES / "cases" / case))])
+    policies = [o for o in objects if o.obj.get("kind") == "NetworkPolicy"]
+    assert policies
+    changes = 0
+    for added in policies:
+        without = [o for o in objects if o is not added]
+        expected = [diff_line(e) for e in diff(analyse(without), analyse(objects)).entries]
+        delta = reach_delta(without, None, to_policy(added.obj))
+        got = [diff_line(e) for e in diff(delta.before, delta.after).entries]
+        _same(got, expected)
+        changes += len(expected)
+    assert changes, "no policy of the case changes anything: the test would prove nothing"
+
+
+@pytest.mark.parametrize("case", CASES[:2])
+def test_deleting_or_replacing_a_policy(case: str) -> None:
+    objects, _ = read_objects([str(Path(FIXTURES / "cases" / case))])
+    first = next(o for o in objects if o.obj.get("kind") == "NetworkPolicy")
+    without = [o for o in objects if o is not first]
+    expected = [diff_line(e) for e in diff(analyse(objects), analyse(without)).entries]
+    delta = reach_delta(objects, to_policy(first.obj), None)
+    _same([diff_line(e) for e in diff(delta.before, delta.after).entries], expected)
+    # Replacing a policy by itself changes nothing.
+    same = reach_delta(objects, to_policy(first.obj), to_policy(first.obj))
+    assert diff(same.before, same.after).entries == []
