@@ -13,7 +13,7 @@ from webhook.connectivity.model import to_policy
 from webhook.connectivity_input import read_objects
 
 CASES = ["onlineboutique_workloads", "ipblockstest", "test_with_named_ports",
-         "semanticDiff-same-topologies-new2", "with_end_port_example"]
+         "semanticDiff-same-topologies-new2", "new_online_boutique"]
 
 
 def _same(got: list[str], expected: list[str]) -> None:
