@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from tests.connectivity.test_fixtures import FIXTURES, _diff_cuts, _diff_meaning
+from webhook.cli.connectivity_input import read_objects
 from webhook.connectivity import analyse, reach_delta
 from webhook.connectivity.diff import diff, diff_line
 from webhook.connectivity.model import to_policy
-from webhook.connectivity_input import read_objects
 
 CASES = ["onlineboutique_workloads", "ipblockstest", "test_with_named_ports",
          "semanticDiff-same-topologies-new2", "new_online_boutique"]

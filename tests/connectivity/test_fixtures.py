@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from webhook.cli.connectivity_input import read_objects
 from webhook.connectivity import analyse
 from webhook.connectivity.diff import diff, diff_line
 from webhook.connectivity.ports import parse_conns
-from webhook.connectivity_input import read_objects
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "connectivity"
 CASES = sorted(p.name for p in (FIXTURES / "cases").iterdir() if p.is_dir())

@@ -17,9 +17,15 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from webhook.apiserver import admit_network_policy
 from webhook.connectivity.model import DEFAULT_NAMESPACE, InputObject
-from webhook.manifests import STDIN, ManifestError, SourceObject, load_paths, manifest_files
+from webhook.kube.apiserver import admit_network_policy
+from webhook.kube.manifests import (
+    STDIN,
+    ManifestError,
+    SourceObject,
+    load_paths,
+    manifest_files,
+)
 
 
 class InputError(Exception):
