@@ -110,3 +110,21 @@ def read_objects(paths: Iterable[str], stdin: Any = None) -> tuple[list[InputObj
     sources, warnings = read_sources(paths, stdin)
     objects, more = to_input(sources)
     return objects, warnings + more
+
+
+def read_cluster(kubeconfig: str | None, context: str | None) -> list[InputObject]:
+    """Namespaces, Pods and NetworkPolicies of the live cluster (already validated and
+    defaulted by its API server); raises InputError when the cluster cannot be read."""
+    from webhook.kube.cluster import ClusterUnavailable, list_objects_once
+
+    try:
+        items = list_objects_once(kubeconfig, context)
+    except ClusterUnavailable as err:
+        raise InputError(f"cluster state unavailable: {err}") from None
+    objects = []
+    for obj in items:
+        found = obj.get("metadata")
+        meta = found if isinstance(found, dict) else {}
+        where = f"cluster:{obj.get('kind')} {meta.get('namespace') or ''}/{meta.get('name')}"
+        objects.append(InputObject(obj, where))
+    return objects

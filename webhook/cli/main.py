@@ -1,4 +1,4 @@
-"""The ``netpol-guard`` command: serve | check | audit | policy | certs.
+"""The ``netpol-guard`` command: serve | check | audit | policy | certs | connectivity | diff.
 
 Each subcommand lives in its own module exposing ``add_arguments(parser)`` and
 ``run(args) -> int``; modules keep heavy imports inside ``run`` so ``--help`` stays fast.
@@ -18,6 +18,9 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "audit": ("webhook.cli.audit", "audit a live cluster: namespaces and NetworkPolicies"),
     "policy": ("webhook.cli.policy", "validate a policy document or print its schema"),
     "certs": ("webhook.cli.certs", "write a dev CA and serving certificate"),
+    "connectivity": ("webhook.cli.connectivity",
+                     "who can reach whom, from manifests or a live cluster"),
+    "diff": ("webhook.cli.diff", "what a change adds, removes and changes in who reaches whom"),
 }
 
 

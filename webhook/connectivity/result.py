@@ -81,7 +81,7 @@ class Result:
         """The external ranges that appear in connections, by family and start."""
         found = {node for c in self.connections for node in (c.src, c.dst)
                  if isinstance(node, ExternalRange)}
-        return sorted(found, key=lambda r: (r.version, r.start))
+        return sorted(found, key=lambda r: (r.version, r.start, r.end))
 
     @property
     def namespaces(self) -> list[str]:
@@ -91,3 +91,12 @@ class Result:
         """``SRC => DST : CONNS`` sorted, the reference analyzer's text form."""
         return sorted(f"{c.src.id} => {c.dst.id} : {conns_text(c.conns)}"
                       for c in self.connections)
+
+
+def filtered(result: Result, keep: set[str]) -> Result:
+    """Only the connections with a workload of ``keep`` (ids) at one end, and the workloads in
+    those connections or in ``keep``."""
+    connections = [c for c in result.connections if c.src.id in keep or c.dst.id in keep]
+    seen = {n.id for c in connections for n in (c.src, c.dst)} | keep
+    return Result([w for w in result.workloads if w.id in seen], connections,
+                  list(result.warnings))
