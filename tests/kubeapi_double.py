@@ -9,6 +9,8 @@ kube-apiserver sends, not what the client happens to accept:
 - ``GET /api/v1/namespaces`` and ``GET /apis/networking.k8s.io/v1/networkpolicies`` (and the
   namespaced ``/apis/networking.k8s.io/v1/namespaces/NS/networkpolicies``) answer a ``*List``
   with ``metadata.resourceVersion`` and items *without* kind/apiVersion (as the server does);
+- ``GET /api/v1/pods`` lists Pods of every namespace (list only: the connectivity commands
+  read them once);
 - ``GET /api/v1/namespaces/NAME`` answers the object, or a ``Status`` with code 404;
 - ``?watch=true&resourceVersion=N&timeoutSeconds=T`` answers 200 with ``Transfer-Encoding:
   chunked`` and one JSON event per line, ``{"type": ADDED|MODIFIED|DELETED|BOOKMARK|ERROR,
@@ -49,6 +51,7 @@ RESOURCES = {
     "namespaces": ("Namespace", "v1", "/api/v1/namespaces", False),
     "networkpolicies": ("NetworkPolicy", "networking.k8s.io/v1",
                         "/apis/networking.k8s.io/v1/networkpolicies", True),
+    "pods": ("Pod", "v1", "/api/v1/pods", True),
 }
 KIND_TO_RESOURCE = {kind: resource for resource, (kind, *_rest) in RESOURCES.items()}
 
@@ -440,6 +443,8 @@ def _route(path: str) -> Route | None:
             return Route("namespaces", None, None)
         if len(parts) == 4:
             return Route("namespaces", None, parts[3])
+    if parts[:2] == ["api", "v1"] and parts[2:] == ["pods"]:
+        return Route("pods", None, None)
     if parts[:3] == ["apis", "networking.k8s.io", "v1"]:
         rest = parts[3:]
         if rest == ["networkpolicies"]:
