@@ -115,7 +115,7 @@ def test_odd_cidrs_are_rejected_on_create() -> None:
                  "json: cannot unmarshal number 8.5 into Go struct field NetworkPolicyPort."
                  "spec.ingress.ports.port of type int32", id="port-is-a-float"),
     pytest.param({"podSelector": {"matchLabels": {"tier": 1}}},
-                 "json: cannot unmarshal number 1 into Go struct field LabelSelector."
+                 "json: cannot unmarshal number into Go struct field LabelSelector."
                  "spec.podSelector.matchLabels of type string", id="label-value-is-a-number"),
     pytest.param({"ingress": {"from": []}},
                  "json: cannot unmarshal object into Go struct field NetworkPolicySpec."

@@ -216,16 +216,29 @@ def test_apiserver_rejection_is_a_deny_finding_at_its_line(
     assert "must be between 1 and 65535, inclusive" in finding["message"]
 
 
-def test_unknown_fields_warn_unless_strict_fields(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("flag", ["--validate=warn", "--validate=ignore", "--validate=false"])
+def test_unknown_fields_follow_validate_like_kubectl(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], flag: str) -> None:
     manifest = tmp_path / "typo.yaml"
     manifest.write_text(DEFAULT_DENY + "  ingres:\n  - {}\n")
-    code, out, _ = run_check(capsys, "-f", str(manifest), "--output", "json")
-    [finding] = json.loads(out)["findings"]
-    assert (code, finding["rule"], finding["action"], finding["line"]) == \
-        (0, "K8S002", "warn", 9)
+    code, out, _ = run_check(capsys, "-f", str(manifest), "--output", "json", flag)
+    findings = json.loads(out)["findings"]
+    if flag == "--validate=warn":
+        assert [(f["rule"], f["action"], f["line"]) for f in findings] == \
+            [("K8S002", "warn", 9)]
+        assert findings[0]["message"] == 'the API server would warn: unknown field "spec.ingres"'
+    else:
+        assert findings == []
+    assert code == 0
+
+
+@pytest.mark.parametrize("flag", [None, "--validate=strict", "--validate=true"])
+def test_unknown_fields_are_rejected_by_default_as_kubectl_does(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], flag: str | None) -> None:
+    manifest = tmp_path / "typo.yaml"
+    manifest.write_text(DEFAULT_DENY + "  ingres:\n  - {}\n")
     code, out, _ = run_check(capsys, "-f", str(manifest), "--output", "json",
-                             "--strict-fields")
+                             *([flag] if flag else []))
     rejected = [f for f in json.loads(out)["findings"] if f["kind"] == "NetworkPolicy"]
     assert [(f["rule"], f["action"], f["line"]) for f in rejected] == [("K8S001", "deny", 9)]
     assert code == 1

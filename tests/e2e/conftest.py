@@ -95,11 +95,18 @@ def register(kubectl: Kubectl, configuration: dict[str, Any]) -> None:
 
 
 @pytest.fixture(scope="session")
-def guard(control_plane: ControlPlane, kubectl: Kubectl, dev_certs: Any,
+def release_namespace(kubectl: Kubectl) -> str:
+    """The chart's release namespace, which every netpol-guard webhook but the policy
+    ConfigMap's excludes."""
+    kubectl.ok("create", "namespace", RELEASE_NAMESPACE)
+    return RELEASE_NAMESPACE
+
+
+@pytest.fixture(scope="session")
+def guard(control_plane: ControlPlane, kubectl: Kubectl, dev_certs: Any, release_namespace: str,
           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Guard]:
     """``netpol-guard serve --cluster-source kubernetes`` (2 gunicorn workers over TLS) with the
     control plane's kubeconfig, registered with the chart's webhook configuration."""
-    kubectl.ok("create", "namespace", RELEASE_NAMESPACE)
     served = start_webhook(tmp_path_factory.mktemp("guard"), dev_certs,
                            "--cluster-source", "kubernetes",
                            "--kubeconfig", str(control_plane.kubeconfig), "--workers", "2",

@@ -60,11 +60,11 @@ class Kubectl:
     kubeconfig: Path
     env: dict[str, str]
 
-    def __call__(self, *args: str, stdin: str | None = None,
-                 timeout: float = 60) -> KubectlResult:
+    def __call__(self, *args: str, stdin: str | None = None, timeout: float = 60,
+                 cwd: Path | None = None) -> KubectlResult:
         done = subprocess.run([str(self.binary), "--kubeconfig", str(self.kubeconfig), *args],
                               input=stdin, capture_output=True, text=True, env=self.env,
-                              timeout=timeout, check=False)
+                              timeout=timeout, check=False, cwd=cwd)
         return KubectlResult(tuple(args), done.returncode, done.stdout, done.stderr)
 
     def ok(self, *args: str, stdin: str | None = None) -> KubectlResult:

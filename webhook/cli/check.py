@@ -37,6 +37,11 @@ EXIT_USAGE = 2
 
 CLUSTER_SYNC_TIMEOUT = 60.0
 
+# kubectl's --validate values and the fieldValidation each one sends to the API server.
+VALIDATE_MODES: dict[str, FieldValidation] = {
+    "strict": "Strict", "warn": "Warn", "ignore": "Ignore", "true": "Strict", "false": "Ignore",
+}
+
 JSONObject = dict[str, Any]
 
 # Kinds that live in no namespace (common built-ins and add-ons): they do not make a namespace
@@ -76,9 +81,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="output format (default: %(default)s)")
     parser.add_argument("--strict", action="store_true",
                         help="warn-level findings fail the check too (exit 1)")
-    parser.add_argument("--strict-fields", action="store_true",
-                        help="reject unknown fields, as kubectl's default --validate=strict "
-                             "does (default: warn about them)")
+    parser.add_argument("--validate", choices=tuple(VALIDATE_MODES), default="strict",
+                        help="unknown or duplicate fields, as kubectl's --validate: strict "
+                             "rejects the object (kubectl's default, so ours), warn reports "
+                             "them as warnings, ignore drops them silently (true = strict, "
+                             "false = ignore)")
     parser.add_argument("--no-color", action="store_true", help="never colour the text output")
 
 
@@ -107,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             report = check_objects(
                 objects, policy, cluster, default_namespace=args.namespace,
-                field_validation="Strict" if args.strict_fields else "Warn")
+                field_validation=VALIDATE_MODES[args.validate])
         finally:
             if cluster is not None:
                 cluster.stop()
