@@ -217,8 +217,8 @@ REFUSALS: list[tuple[str, str | bytes, str, int | None, str]] = [
      "exemptions.principals.user", 5, "did you mean 'users'?"),
     ("unknown key in defaultDeny.exemptions", VALID + "defaultDeny:\n  exemptions:\n"
      "    principals: {}\n", "defaultDeny.exemptions.principals", 5, "unknown key"),
-    ("unknown rule id", VALID + "rules:\n  NP018: {action: deny}\n", "rules.NP018", 4,
-     "'NP018' is not a rule id (NP001 to NP017)"),
+    ("unknown rule id", VALID + "rules:\n  NP019: {action: deny}\n", "rules.NP019", 4,
+     "'NP019' is not a rule id (NP001 to NP018)"),
     ("regex instead of glob", VALID + "exemptions:\n  namespaces: ['team-.*']\n",
      "exemptions.namespaces[0]", 4, "globs, never regular expressions"),
     ("bad pod CIDR", VALID + "rules:\n  NP014:\n    podCIDRs: [10.244.0.0/16, 10.0.0.0/33]\n",

@@ -114,6 +114,8 @@ RULE_PARAMETERS = {
     "NP014": {"podCIDRs": ["10.244.0.0/16"], "serviceCIDRs": ["10.96.0.0/12"]},
     "NP015": {"allowedProtocols": ["TCP"]},
     "NP017": {"allow": [{"namespaces": ["team-*"], "peers": ["shared"]}]},
+    "NP018": {"denyExposureToAllNamespaces": True, "denyExposureToOutside": True,
+              "maxAddedPairs": 10, "timeBudgetMs": 20},
 }
 PARAMETER_CASES = [(rule_id, owner, key, value)
                    for rule_id in RULES
@@ -189,7 +191,10 @@ def test_service_accounts_are_namespace_slash_name(account: str, valid: bool) ->
     ("clusterUnavailable: ignore", False),
     ("rules: {np001: {action: deny}}", False),
     ("rules: {NP000: {}}", False),
-    ("rules: {NP018: {}}", False),
+    ("rules: {NP019: {}}", False),
+    ("rules: {NP018: {maxAddedPairs: null, timeBudgetMs: 1}}", True),
+    ("rules: {NP018: {maxAddedPairs: -1}}", False),
+    ("rules: {NP018: {timeBudgetMs: 0}}", False),
 ])
 def test_value_ranges_and_enums(snippet: str, valid: bool) -> None:
     assert (validate_policy_text(VALID + snippet + "\n") == []) is valid

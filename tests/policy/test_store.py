@@ -16,6 +16,7 @@ from webhook.admission.decision import Action
 from webhook.observe.logs import JsonFormatter
 from webhook.policy.loader import default_policy
 from webhook.policy.store import PolicyNotReady, PolicyStore
+from webhook.policy.model import RULES
 
 from .conftest import VALID, ConfigMapVolume
 
@@ -225,7 +226,7 @@ def test_readers_in_threads_always_see_a_complete_policy(volume: ConfigMapVolume
         while not stop.is_set():
             try:
                 policy = store.current()
-                assert len(policy.rules) == 17
+                assert len(policy.rules) == len(RULES)
                 assert policy.rule("NP006").min_prefix_v4 == valid[policy.digest]
                 assert policy.rule("NP006").action is Action.DENY
                 seen.add(policy.digest)

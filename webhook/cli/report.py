@@ -60,6 +60,8 @@ RULE_HELP: Mapping[str, str] = {
     "NP016": "One from/to list holds a namespaceSelector-only peer and a podSelector-only "
              "peer (OR), where one peer with both (AND) was probably meant.",
     "NP017": "A peer reaches namespaces that this namespace is not allowed to reach.",
+    "NP018": "The change lets workloads reach others they could not reach before (or cuts "
+             "off some). Check that the new reach is meant.",
     "DD001": "A protected namespace has no effective default-deny NetworkPolicy; the webhook "
              "refuses its workloads and updates. Add a policy with podSelector {} that lists "
              "the direction in policyTypes and has no rules.",

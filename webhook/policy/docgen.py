@@ -94,11 +94,16 @@ def _type_of(node: Mapping[str, Any], defs: Mapping[str, Any]) -> str:
     if "enum" in node:
         return " \\| ".join(f"`{value}`" for value in node["enum"])
     kind = node.get("type")
+    if isinstance(kind, list):  # e.g. ["integer", "null"]: a number, or null for "no limit"
+        return " or ".join("`null`" if name == "null" else
+                           _type_of({**node, "type": name}, defs) for name in kind)
     if kind == "array":
         item = _resolve(node.get("items", {}), defs)
         if item.get("type") == "object":
             return "list of objects"
         return f"list of {_type_of(item, defs)}"
+    if kind == "integer" and "maximum" not in node and "minimum" in node:
+        return f"integer ≥ {node['minimum']}"
     if kind == "integer" and ("minimum" in node or "maximum" in node):
         return f"integer {node.get('minimum', '')}–{node.get('maximum', '')}"
     if kind == "string" and "pattern" in node:

@@ -65,7 +65,7 @@ _PATTERN_MEANINGS: Final[Mapping[str, str]] = MappingProxyType({
                       "wildcards * and ?; globs, never regular expressions)",
     "^[-a-z0-9*?]+/[-a-z0-9.*?]+$": "is not a service account: write namespace/name (either "
                                     "part may be a glob with * and ?)",
-    "^NP0(0[1-9]|1[0-7])$": "is not a rule id (NP001 to NP017)",
+    "^NP0(0[1-9]|1[0-8])$": "is not a rule id (NP001 to NP018)",
 })
 
 PathPart = str | int
@@ -627,6 +627,10 @@ _RULE_PARAMETERS: Final[Mapping[str, str]] = MappingProxyType({
     "podCIDRs": "pod_cidrs",
     "serviceCIDRs": "service_cidrs",
     "allowedProtocols": "allowed_protocols",
+    "denyExposureToAllNamespaces": "deny_exposure_to_all_namespaces",
+    "denyExposureToOutside": "deny_exposure_to_outside",
+    "maxAddedPairs": "max_added_pairs",
+    "timeBudgetMs": "time_budget_ms",
 })
 
 

@@ -34,6 +34,7 @@ RULES: MappingProxyType[str, tuple[str, Action]] = MappingProxyType({
     "NP015": ("protocol-not-allowed", Action.DENY),
     "NP016": ("and-or-confusion", Action.WARN),
     "NP017": ("cross-namespace-not-allowed", Action.OFF),
+    "NP018": ("reach-delta", Action.WARN),
 })
 
 DEFAULT_EXEMPT_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease", "netpol-guard")
@@ -133,6 +134,11 @@ class RuleConfig:
     allowed_protocols: tuple[str, ...] = ("TCP", "UDP", "SCTP")
     # NP017: which namespaces may reach which.
     allow: tuple[CrossNamespaceAllowance, ...] = ()
+    # NP018: when a connectivity change is refused, and how long computing it may take.
+    deny_exposure_to_all_namespaces: bool = False
+    deny_exposure_to_outside: bool = False
+    max_added_pairs: int | None = None
+    time_budget_ms: int = 50
 
     @property
     def name(self) -> str:

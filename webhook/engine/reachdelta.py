@@ -1,0 +1,275 @@
+"""The connectivity a NetworkPolicy change adds and removes (pure; the cluster comes in a view).
+
+Incremental: a change of policy P in namespace N only changes the ingress (if P governs
+Ingress, before or after) and the egress (if it governs Egress) of the pods P selects, before or
+after. So only pairs with such a pod at the right end are evaluated, under the policies before
+and after; every other pair is the same on both sides. ``analyse`` is the full, non-incremental
+analysis of one state (for audits and to check the delta against).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from webhook.engine.conns import NONE, ConnSet
+from webhook.engine.reach import (
+    Atom,
+    CompiledPolicy,
+    Endpoint,
+    JSONObject,
+    Labels,
+    PodInfo,
+    ReachView,
+    allowed,
+    atom_id,
+    atoms_of,
+    compile_policy,
+    governing,
+    namespace_labels_of,
+    open_to_all_namespaces,
+)
+
+_INACTIVE_PHASES = frozenset({"Succeeded", "Failed"})
+# Deadline checks every this many evaluated pairs: cheap enough, fine enough for a 1 ms budget.
+_CHECK_EVERY = 64
+
+
+class BudgetExceeded(Exception):
+    """The delta did not finish within its time budget."""
+
+
+@dataclass(frozen=True, slots=True)
+class PairChange:
+    """One (source, destination) pair whose allowed connections differ."""
+
+    src: str
+    dst: str
+    before: ConnSet
+    after: ConnSet
+
+
+@dataclass(frozen=True, slots=True)
+class ReachDelta:
+    """What one change does: changed pairs (sorted), the workloads it selects, and those it
+    newly exposes to every namespace or to addresses outside the cluster."""
+
+    changes: tuple[PairChange, ...] = ()
+    affected: frozenset[str] = frozenset()
+    exposed_to_all_namespaces: tuple[str, ...] = ()
+    exposed_to_outside: tuple[str, ...] = ()
+
+    @property
+    def added_pairs(self) -> int:
+        """Pairs that had no connection before and have one after."""
+        return sum(1 for change in self.changes if not change.before and change.after)
+
+
+def classes_of(pods: Iterable[PodInfo]) -> list[PodInfo]:
+    """One representative pod per class: same workload, labels and container ports. Pods
+    that have finished (Succeeded, Failed) are left out: they accept no connection."""
+    seen: dict[tuple[object, ...], PodInfo] = {}
+    for pod in pods:
+        if pod.phase in _INACTIVE_PHASES:
+            continue
+        key = (pod.namespace, pod.owner_kind, pod.owner_name, tuple(sorted(pod.labels.items())),
+               pod.ports)
+        seen.setdefault(key, pod)
+    return list(seen.values())
+
+
+def _with_policy(policies: Sequence[JSONObject], namespace: str, name: str,
+                 replacement: JSONObject | None) -> list[CompiledPolicy]:
+    kept = [compile_policy(p) for p in policies
+            if (p.get("metadata") or {}).get("name") != name]
+    if replacement is not None:
+        kept.append(compile_policy(_placed(replacement, namespace)))
+    return kept
+
+
+def _placed(obj: JSONObject, namespace: str) -> JSONObject:
+    metadata = obj.get("metadata") or {}
+    if metadata.get("namespace") == namespace:
+        return obj
+    return {**obj, "metadata": {**metadata, "namespace": namespace}}
+
+
+@dataclass(slots=True)
+class _State:
+    """The cluster under one set of policies (before or after), evaluated lazily."""
+
+    view: ReachView
+    labels: Mapping[str, Labels]
+    override: tuple[str, str, JSONObject | None] | None = None
+    _policies: dict[str, list[CompiledPolicy]] = field(default_factory=dict)
+    _governing: dict[tuple[int, str], tuple[CompiledPolicy, ...]] = field(default_factory=dict)
+
+    def policies(self, namespace: str) -> list[CompiledPolicy]:
+        cached = self._policies.get(namespace)
+        if cached is None:
+            objects = self.view.policies_in(namespace)
+            if self.override is not None and self.override[0] == namespace:
+                cached = _with_policy(objects, *self.override)
+            else:
+                cached = [compile_policy(p) for p in objects]
+            self._policies[namespace] = cached
+        return cached
+
+    def governors(self, pod: PodInfo, direction: str) -> tuple[CompiledPolicy, ...]:
+        key = (id(pod), direction)
+        cached = self._governing.get(key)
+        if cached is None:
+            cached = governing(self.policies(pod.namespace), direction, pod)
+            self._governing[key] = cached
+        return cached
+
+    def conns(self, src: Endpoint, dst: Endpoint) -> ConnSet:
+        """Allowed connections from ``src`` to ``dst``: the destination's ingress first (it
+        is most often the one that allows nothing), then the source's egress."""
+        ingress = (allowed(self.governors(dst, "ingress"), "ingress", dst, src, self.labels)
+                   if isinstance(dst, PodInfo) else None)
+        if ingress is not None and not ingress:
+            return NONE
+        if isinstance(src, PodInfo):
+            egress = allowed(self.governors(src, "egress"), "egress", src, dst, self.labels)
+            return egress if ingress is None else egress & ingress
+        return ingress if ingress is not None else NONE
+
+
+def _labels(view: ReachView, namespaces: Iterable[str]) -> dict[str, Labels]:
+    known = dict(view.namespace_labels())
+    for name in namespaces:
+        known.setdefault(name, namespace_labels_of(name, None))
+    return known
+
+
+def _endpoint_id(endpoint: Endpoint) -> str:
+    return endpoint.workload if isinstance(endpoint, PodInfo) else atom_id(endpoint)
+
+
+class _Clock:
+    def __init__(self, deadline: float | None, clock: Callable[[], float]) -> None:
+        self.deadline, self.clock, self.count = deadline, clock, 0
+
+    def tick(self) -> None:
+        self.count += 1
+        if (self.deadline is not None and self.count % _CHECK_EVERY == 0
+                and self.clock() > self.deadline):
+            raise BudgetExceeded()
+
+
+def _accumulate(into: dict[tuple[str, str], ConnSet], src: Endpoint, dst: Endpoint,
+                conns: ConnSet) -> None:
+    if not conns:
+        return
+    key = (_endpoint_id(src), _endpoint_id(dst))
+    if key[0] == key[1]:
+        return
+    into[key] = into.get(key, NONE) | conns
+
+
+def analyse(view: ReachView) -> dict[tuple[str, str], ConnSet]:
+    """Every allowed (source, destination) pair of the whole cluster, with its connections.
+
+    Sources and destinations are workloads and the external atoms the policies induce.
+    """
+    namespaces = sorted(view.namespaces_with_pods())
+    state = _State(view, _labels(view, namespaces))
+    classes = [c for ns in namespaces for c in classes_of(view.pods_in(ns))]
+    blocks = [b for ns in namespaces for p in state.policies(ns) for b in p.blocks()]
+    atoms = atoms_of(blocks)
+    result: dict[tuple[str, str], ConnSet] = {}
+    for dst in classes:
+        for src in [*classes, *atoms]:
+            if src is not dst:
+                _accumulate(result, src, dst, state.conns(src, dst))
+    for src in classes:
+        for atom in atoms:
+            _accumulate(result, src, atom, state.conns(src, atom))
+    return result
+
+
+def reach_delta(view: ReachView, namespace: str, name: str, old: JSONObject | None,
+                new: JSONObject | None, *, deadline: float | None = None,
+                clock: Callable[[], float] = time.perf_counter) -> ReachDelta:
+    """What replacing NetworkPolicy ``namespace/name`` ``old`` by ``new`` changes.
+
+    ``old`` None is a CREATE, ``new`` None a DELETE. Raises BudgetExceeded when ``clock``
+    passes ``deadline``.
+    """
+    timer = _Clock(deadline, clock)
+    namespaces = sorted(set(view.namespaces_with_pods()) | {namespace})
+    labels = _labels(view, namespaces)
+    before = _State(view, labels, (namespace, name, old))
+    after = _State(view, labels, (namespace, name, new))
+    changed = [compile_policy(_placed(p, namespace)) for p in (old, new) if p is not None]
+    local = classes_of(view.pods_in(namespace))
+    affected = [c for c in local if any(p.selects_pod(c) for p in changed)]
+    if not affected:
+        return ReachDelta()
+    ingress = any(p.ingress is not None for p in changed)
+    egress = any(p.egress is not None for p in changed)
+    # External sources only meet the ingress of affected pods, external destinations only
+    # their egress: the blocks of this namespace's policies (both sides) cut the atoms.
+    atoms = atoms_of([b for state in (before, after) for p in state.policies(namespace)
+                      for b in p.blocks()])
+    classes = [c for ns in namespaces for c in
+               (local if ns == namespace else classes_of(view.pods_in(ns)))]
+    pairs: list[tuple[Endpoint, Endpoint]] = []
+    if ingress:
+        pairs.extend((src, dst) for dst in affected for src in [*classes, *atoms]
+                     if src is not dst)
+    if egress:
+        chosen = {(id(s), id(d)) for s, d in pairs}
+        pairs.extend((src, dst) for src in affected for dst in [*classes, *atoms]
+                     if src is not dst and (id(src), id(dst)) not in chosen)
+    was: dict[tuple[str, str], ConnSet] = {}
+    now: dict[tuple[str, str], ConnSet] = {}
+    for src, dst in pairs:
+        timer.tick()
+        _accumulate(was, src, dst, before.conns(src, dst))
+        _accumulate(now, src, dst, after.conns(src, dst))
+    _add_unaffected_classes(was, now, classes, atoms, {id(c) for c in affected}, before, timer)
+    changes = tuple(PairChange(src, dst, was.get((src, dst), NONE), now.get((src, dst), NONE))
+                    for src, dst in sorted(set(was) | set(now))
+                    if was.get((src, dst), NONE) != now.get((src, dst), NONE))
+    exposed_all = tuple(sorted({c.workload for c in affected if ingress
+                                and open_to_all_namespaces(after.governors(c, "ingress"))
+                                and not open_to_all_namespaces(before.governors(c, "ingress"))}))
+    outside = tuple(sorted({c.dst for c in changes if c.src.endswith("[External]")
+                            and (c.after - c.before)}))
+    return ReachDelta(changes, frozenset(c.workload for c in affected), exposed_all, outside)
+
+
+def _add_unaffected_classes(was: dict[tuple[str, str], ConnSet],
+                            now: dict[tuple[str, str], ConnSet], classes: Sequence[PodInfo],
+                            atoms: Sequence[Atom], affected: set[int], state: _State,
+                            timer: _Clock) -> None:
+    """A workload with classes the change does not select keeps their connections: add them
+    to the workload pairs the delta touched, so both sides compare whole workloads."""
+    touched = set(was) | set(now)
+    by_workload: dict[str, list[Endpoint]] = {atom_id(atom): [atom] for atom in atoms}
+    for pod in classes:
+        by_workload.setdefault(pod.workload, []).append(pod)
+    mixed = {w for w, pods in by_workload.items()
+             if len(pods) > 1 and any(id(p) in affected for p in pods)}
+    if not mixed:
+        return
+    for src_id, dst_id in touched:
+        if src_id not in mixed and dst_id not in mixed:
+            continue
+        for src in by_workload.get(src_id, ()):
+            for dst in by_workload.get(dst_id, ()):
+                if id(src) in affected or id(dst) in affected:
+                    continue
+                timer.tick()
+                conns = state.conns(src, dst)
+                _accumulate(was, src, dst, conns)
+                _accumulate(now, src, dst, conns)
+
+
+def external_atoms(view: ReachView) -> tuple[Atom, ...]:
+    """The atoms every policy of the cluster induces (for a full analysis's externals)."""
+    return atoms_of(b for ns in view.namespaces_with_pods() for p in view.policies_in(ns)
+                    for b in compile_policy(p).blocks())
