@@ -1,4 +1,4 @@
-"""A test double of the Kubernetes API server: Namespaces and NetworkPolicies, list and watch.
+"""A test double of the Kubernetes API server: Namespaces, NetworkPolicies and Pods, list and watch.
 
 There is no real API server in CI, so ``webhook.kube.cluster.KubernetesCluster`` (the official
 ``kubernetes`` client underneath) is tested against this double: a real HTTP server (threaded
@@ -9,8 +9,8 @@ kube-apiserver sends, not what the client happens to accept:
 - ``GET /api/v1/namespaces`` and ``GET /apis/networking.k8s.io/v1/networkpolicies`` (and the
   namespaced ``/apis/networking.k8s.io/v1/namespaces/NS/networkpolicies``) answer a ``*List``
   with ``metadata.resourceVersion`` and items *without* kind/apiVersion (as the server does);
-- ``GET /api/v1/pods`` lists Pods of every namespace (list only: the connectivity commands
-  read them once);
+- ``GET /api/v1/pods`` lists (and watches) Pods of every namespace (the connectivity commands
+  read them once; the webhook's pod cache watches them for NP018);
 - ``GET /api/v1/namespaces/NAME`` answers the object, or a ``Status`` with code 404;
 - ``?watch=true&resourceVersion=N&timeoutSeconds=T`` answers 200 with ``Transfer-Encoding:
   chunked`` and one JSON event per line, ``{"type": ADDED|MODIFIED|DELETED|BOOKMARK|ERROR,

@@ -122,9 +122,9 @@ def test_live_reads_parse_the_files_only_when_they_changed(
     parsed: list[Path] = []
     real_load = webhook.kube.cluster.load_inventory
 
-    def counting_load(directory: Path) -> Any:
+    def counting_load(directory: Path, pods: Any = None) -> Any:
         parsed.append(directory)
-        return real_load(directory)
+        return real_load(directory, pods)
 
     monkeypatch.setattr(webhook.kube.cluster, "load_inventory", counting_load)
     (tmp_path / "a.yaml").write_text(MULTI_DOC)

@@ -15,8 +15,8 @@ from prometheus_client import REGISTRY
 from webhook.admission.decision import Action
 from webhook.observe.logs import JsonFormatter
 from webhook.policy.loader import default_policy
-from webhook.policy.store import PolicyNotReady, PolicyStore
 from webhook.policy.model import RULES
+from webhook.policy.store import PolicyNotReady, PolicyStore
 
 from .conftest import VALID, ConfigMapVolume
 

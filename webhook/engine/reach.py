@@ -58,13 +58,29 @@ class ReachView(Protocol):
         """Every namespace that holds pods."""
         ...
 
-    def pods_in(self, namespace: str) -> Sequence[PodInfo]:
-        """The pods of ``namespace``."""
+    def classes_in(self, namespace: str) -> Sequence[PodInfo]:
+        """One pod per class of ``namespace`` (``classes_of`` its pods; a view may cache it)."""
         ...
 
     def policies_in(self, namespace: str) -> Sequence[JSONObject]:
         """The NetworkPolicies of ``namespace``."""
         ...
+
+
+_INACTIVE_PHASES = frozenset({"Succeeded", "Failed"})
+
+
+def classes_of(pods: Iterable[PodInfo]) -> list[PodInfo]:
+    """One representative pod per class: same workload, labels and container ports. Pods
+    that have finished (Succeeded, Failed) are left out: they accept no connection."""
+    seen: dict[tuple[object, ...], PodInfo] = {}
+    for pod in pods:
+        if pod.phase in _INACTIVE_PHASES:
+            continue
+        key = (pod.namespace, pod.owner_kind, pod.owner_name, tuple(sorted(pod.labels.items())),
+               pod.ports)
+        seen.setdefault(key, pod)
+    return list(seen.values())
 
 
 def namespace_labels_of(name: str, labels: Labels | None) -> Labels:
@@ -121,12 +137,23 @@ class Peer:
     blocks: tuple[Atom, ...] | None = None  # an ipBlock: the ranges it allows
 
 
+# (protocol, port number or name or None for every port, endPort)
+PortEntry = tuple[str, int | str | None, int | None]
+
+
+def _port_entry(port: JSONObject) -> PortEntry:
+    number, end = port.get("port"), port.get("endPort")
+    return (str(port.get("protocol") or "TCP"),
+            number if isinstance(number, int | str) else None,
+            end if isinstance(end, int) else None)
+
+
 @dataclass(frozen=True, slots=True)
 class Rule:
     """One ingress or egress rule; ``peers`` None admits every peer, ``ports`` None every port."""
 
     peers: tuple[Peer, ...] | None
-    ports: tuple[tuple[str, int | str, int | None], ...] | None  # (protocol, port, endPort)
+    ports: tuple[PortEntry, ...] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +182,8 @@ def _block_ranges(block: Any) -> tuple[Atom, ...]:
     network = parse_cidr(block.get("cidr")) if isinstance(block, dict) else None
     if network is None:
         return ()
-    ranges = [(network.version, int(network.network_address), int(network.broadcast_address))]
+    ranges: list[Atom] = [(network.version, int(network.network_address),
+                           int(network.broadcast_address))]
     for text in block.get("except") or ():
         hole = parse_cidr(text)
         if hole is None or hole.version != network.version:
@@ -195,8 +223,7 @@ def _rules(spec: JSONObject, key: str, peers_key: str) -> tuple[Rule, ...]:
         ports = rule.get("ports")
         rules.append(Rule(
             peers=tuple(_peer(p) for p in peers) if peers else None,
-            ports=tuple((p.get("protocol") or "TCP", p.get("port"), p.get("endPort"))
-                        for p in ports if isinstance(p, dict)) if ports else None))
+            ports=tuple(_port_entry(p) for p in ports if isinstance(p, dict)) if ports else None))
     return tuple(rules)
 
 

@@ -31,7 +31,6 @@ from webhook.engine.reach import (
     open_to_all_namespaces,
 )
 
-_INACTIVE_PHASES = frozenset({"Succeeded", "Failed"})
 # Deadline checks every this many evaluated pairs: cheap enough, fine enough for a 1 ms budget.
 _CHECK_EVERY = 64
 
@@ -64,19 +63,6 @@ class ReachDelta:
     def added_pairs(self) -> int:
         """Pairs that had no connection before and have one after."""
         return sum(1 for change in self.changes if not change.before and change.after)
-
-
-def classes_of(pods: Iterable[PodInfo]) -> list[PodInfo]:
-    """One representative pod per class: same workload, labels and container ports. Pods
-    that have finished (Succeeded, Failed) are left out: they accept no connection."""
-    seen: dict[tuple[object, ...], PodInfo] = {}
-    for pod in pods:
-        if pod.phase in _INACTIVE_PHASES:
-            continue
-        key = (pod.namespace, pod.owner_kind, pod.owner_name, tuple(sorted(pod.labels.items())),
-               pod.ports)
-        seen.setdefault(key, pod)
-    return list(seen.values())
 
 
 def _with_policy(policies: Sequence[JSONObject], namespace: str, name: str,
@@ -154,7 +140,7 @@ class _Clock:
 
     def tick(self) -> None:
         self.count += 1
-        if (self.deadline is not None and self.count % _CHECK_EVERY == 0
+        if (self.deadline is not None and self.count % _CHECK_EVERY == 1
                 and self.clock() > self.deadline):
             raise BudgetExceeded()
 
@@ -176,12 +162,13 @@ def analyse(view: ReachView) -> dict[tuple[str, str], ConnSet]:
     """
     namespaces = sorted(view.namespaces_with_pods())
     state = _State(view, _labels(view, namespaces))
-    classes = [c for ns in namespaces for c in classes_of(view.pods_in(ns))]
+    classes = [c for ns in namespaces for c in view.classes_in(ns)]
     blocks = [b for ns in namespaces for p in state.policies(ns) for b in p.blocks()]
     atoms = atoms_of(blocks)
     result: dict[tuple[str, str], ConnSet] = {}
+    sources: list[Endpoint] = [*classes, *atoms]
     for dst in classes:
-        for src in [*classes, *atoms]:
+        for src in sources:
             if src is not dst:
                 _accumulate(result, src, dst, state.conns(src, dst))
     for src in classes:
@@ -204,7 +191,7 @@ def reach_delta(view: ReachView, namespace: str, name: str, old: JSONObject | No
     before = _State(view, labels, (namespace, name, old))
     after = _State(view, labels, (namespace, name, new))
     changed = [compile_policy(_placed(p, namespace)) for p in (old, new) if p is not None]
-    local = classes_of(view.pods_in(namespace))
+    local = list(view.classes_in(namespace))
     affected = [c for c in local if any(p.selects_pod(c) for p in changed)]
     if not affected:
         return ReachDelta()
@@ -215,14 +202,14 @@ def reach_delta(view: ReachView, namespace: str, name: str, old: JSONObject | No
     atoms = atoms_of([b for state in (before, after) for p in state.policies(namespace)
                       for b in p.blocks()])
     classes = [c for ns in namespaces for c in
-               (local if ns == namespace else classes_of(view.pods_in(ns)))]
+               (local if ns == namespace else view.classes_in(ns))]
     pairs: list[tuple[Endpoint, Endpoint]] = []
+    others: list[Endpoint] = [*classes, *atoms]
     if ingress:
-        pairs.extend((src, dst) for dst in affected for src in [*classes, *atoms]
-                     if src is not dst)
+        pairs.extend((src, dst) for dst in affected for src in others if src is not dst)
     if egress:
         chosen = {(id(s), id(d)) for s, d in pairs}
-        pairs.extend((src, dst) for src in affected for dst in [*classes, *atoms]
+        pairs.extend((src, dst) for src in affected for dst in others
                      if src is not dst and (id(src), id(dst)) not in chosen)
     was: dict[tuple[str, str], ConnSet] = {}
     now: dict[tuple[str, str], ConnSet] = {}

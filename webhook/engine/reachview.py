@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from webhook.engine.reach import JSONObject, Labels, PodInfo, namespace_labels_of
+from webhook.engine.reach import JSONObject, Labels, PodInfo, classes_of, namespace_labels_of
 
 # A ReplicaSet made by a Deployment is named <deployment>-<pod-template-hash>.
 _HASH = re.compile(r"^[a-z0-9]{1,10}$")
@@ -30,8 +30,8 @@ def owner_of(metadata: Mapping[str, Any], labels: Labels, *,
             continue
         kind, name = str(reference.get("kind") or "Pod"), str(reference.get("name", ""))
         template_hash = labels.get("pod-template-hash", "")
-        if (resolve_deployments and kind == "ReplicaSet" and template_hash and _HASH.match(template_hash)
-                and name.endswith("-" + template_hash)):
+        if (resolve_deployments and kind == "ReplicaSet" and template_hash
+                and _HASH.match(template_hash) and name.endswith("-" + template_hash)):
             return "Deployment", name[: -len(template_hash) - 1]
         return kind, name
     return "Pod", str(metadata.get("name", ""))
@@ -68,13 +68,14 @@ class StaticReachView:
     def __init__(self, namespaces: Iterable[JSONObject], pods: Iterable[PodInfo],
                  policies: Iterable[JSONObject]) -> None:
         self._labels: dict[str, Labels] = {}
-        for namespace in namespaces:
-            metadata = namespace.get("metadata") or {}
+        for namespace_obj in namespaces:
+            metadata = namespace_obj.get("metadata") or {}
             name = str(metadata.get("name", ""))
             self._labels[name] = namespace_labels_of(name, metadata.get("labels"))
         self._pods: dict[str, list[PodInfo]] = {}
         for pod in pods:
             self._pods.setdefault(pod.namespace, []).append(pod)
+        self._classes: dict[str, list[PodInfo]] = {}
         self._policies: dict[str, list[JSONObject]] = {}
         for policy in policies:
             namespace = (policy.get("metadata") or {}).get("namespace") or "default"
@@ -88,6 +89,12 @@ class StaticReachView:
 
     def pods_in(self, namespace: str) -> Sequence[PodInfo]:
         return self._pods.get(namespace, ())
+
+    def classes_in(self, namespace: str) -> Sequence[PodInfo]:
+        classes = self._classes.get(namespace)
+        if classes is None:
+            classes = self._classes[namespace] = classes_of(self.pods_in(namespace))
+        return classes
 
     def policies_in(self, namespace: str) -> Sequence[JSONObject]:
         return self._policies.get(namespace, ())

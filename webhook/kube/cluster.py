@@ -30,6 +30,9 @@ from typing import Any, Protocol
 
 import yaml
 
+from webhook.engine.reach import PodInfo, ReachView
+from webhook.engine.reachview import StaticReachView, pod_info
+from webhook.kube.reachview import KubeReachView
 from webhook.observe.metrics import API_ERRORS, CACHE_AGE, CACHE_SYNCED, NAMESPACES
 from webhook.policy.model import Policy
 
@@ -113,8 +116,10 @@ def _iter_documents(value: Any) -> Iterator[JSONObject]:
 
 
 def load_inventory(
-        directory: Path) -> tuple[dict[str, JSONObject], dict[str, dict[str, JSONObject]]]:
-    """Namespaces by name and NetworkPolicies by namespace and name, read from ``directory``.
+        directory: Path, pods: list[PodInfo] | None = None,
+) -> tuple[dict[str, JSONObject], dict[str, dict[str, JSONObject]]]:
+    """Namespaces by name and NetworkPolicies by namespace and name, read from ``directory``;
+    Pods (as compact records) are appended to ``pods`` when it is given.
 
     Files are read recursively in sorted order; a later manifest for the same object wins. A
     NetworkPolicy without a namespace lands in ``default``, as ``kubectl apply`` would put it.
@@ -143,6 +148,10 @@ def load_inventory(
                     namespace = _namespace_of(obj) or "default"
                     obj.setdefault("metadata", {})["namespace"] = namespace
                     policies.setdefault(namespace, {})[name] = obj
+                elif kind == "Pod" and pods is not None:
+                    record = pod_info(obj)
+                    if record is not None:
+                        pods.append(record)
     return namespaces, policies
 
 
@@ -178,6 +187,7 @@ class InventoryCluster:
         self._lock = threading.Lock()
         self._namespaces: dict[str, JSONObject] = {}
         self._policies: dict[str, dict[str, JSONObject]] = {}
+        self._view = StaticReachView((), (), ())
         self._loaded_at = time.time()
         self._stamp: tuple[tuple[str, int, int, int], ...] | None = None
         self.rescan()
@@ -193,9 +203,12 @@ class InventoryCluster:
         stamp = _files_stamp(self.directory)  # taken first: a change during the read shows next
         if stamp == self._stamp:
             return
-        namespaces, policies = load_inventory(self.directory)
+        pods: list[PodInfo] = []
+        namespaces, policies = load_inventory(self.directory, pods)
+        view = StaticReachView(namespaces.values(), pods,
+                               [p for by_name in policies.values() for p in by_name.values()])
         with self._lock:
-            self._namespaces, self._policies = namespaces, policies
+            self._namespaces, self._policies, self._view = namespaces, policies, view
             self._loaded_at = time.time()
             self._stamp = stamp
 
@@ -222,6 +235,11 @@ class InventoryCluster:
         with self._lock:
             return [p for by_name in self._policies.values() for p in by_name.values()]
 
+    def reach_view(self) -> ReachView:
+        """The inventory's namespaces, pods and policies, for NP018."""
+        with self._lock:
+            return self._view
+
     def start(self) -> None:
         return None
 
@@ -247,41 +265,72 @@ class _Gone(Exception):
 
 class _Resource:
     """One listed-and-watched resource: its cache (indexed by namespace), resourceVersion and
-    sync state. Callers hold the cluster's lock around every method."""
+    sync state. Callers hold the cluster's lock around every method.
 
-    def __init__(self, name: str, kind: str, list_call: Callable[..., Any]) -> None:
+    ``keep`` turns each object into what is cached (None: the whole JSON dict); pods are kept
+    as compact ``PodInfo`` records. ``versions`` counts changes per namespace, so derived data
+    (pod classes) can be cached until its namespace changes.
+    """
+
+    def __init__(self, name: str, kind: str, list_call: Callable[..., Any],
+                 keep: Callable[[JSONObject], Any] | None = None) -> None:
         self.name = name
         self.kind = kind
         self.list_call = list_call
-        self.items: dict[str, dict[str, JSONObject]] = {}
+        self.keep = keep
+        self.items: dict[str, dict[str, Any]] = {}
+        self.versions: dict[str, int] = {}
         self.resource_version: str | None = None
         self.synced = False
         self.last_heard = 0.0
         self.response: Any = None
 
-    def replace(self, objects: list[JSONObject]) -> None:
-        items: dict[str, dict[str, JSONObject]] = {}
+    def kept(self, objects: list[JSONObject]) -> list[Any]:
+        """``objects`` as they are cached (a page at a time, so a big list is never held
+        whole)."""
+        if self.keep is None:
+            return objects
+        return [kept for kept in map(self.keep, objects) if kept is not None]
+
+    @staticmethod
+    def _key(obj: Any) -> tuple[str, str]:
+        if isinstance(obj, dict):
+            return _namespace_of(obj), _name(obj)
+        return obj.namespace, obj.name
+
+    def replace(self, objects: list[Any]) -> None:
+        items: dict[str, dict[str, Any]] = {}
         for obj in objects:
-            items.setdefault(_namespace_of(obj), {})[_name(obj)] = obj
+            namespace, name = self._key(obj)
+            items.setdefault(namespace, {})[name] = obj
+        for namespace in set(items) | set(self.items):
+            self.versions[namespace] = self.versions.get(namespace, 0) + 1
         self.items = items
 
     def put(self, obj: JSONObject) -> None:
-        self.items.setdefault(_namespace_of(obj), {})[_name(obj)] = obj
+        kept = obj if self.keep is None else self.keep(obj)
+        if kept is None:
+            return
+        namespace, name = self._key(kept)
+        self.items.setdefault(namespace, {})[name] = kept
+        self.versions[namespace] = self.versions.get(namespace, 0) + 1
 
     def remove(self, obj: JSONObject) -> None:
-        by_name = self.items.get(_namespace_of(obj))
+        namespace = _namespace_of(obj)
+        by_name = self.items.get(namespace)
         if by_name is not None:
             by_name.pop(_name(obj), None)
+            self.versions[namespace] = self.versions.get(namespace, 0) + 1
             if not by_name:
-                del self.items[_namespace_of(obj)]
+                del self.items[namespace]
 
-    def get(self, namespace: str, name: str) -> JSONObject | None:
+    def get(self, namespace: str, name: str) -> Any:
         return self.items.get(namespace, {}).get(name)
 
-    def in_namespace(self, namespace: str) -> list[JSONObject]:
+    def in_namespace(self, namespace: str) -> list[Any]:
         return list(self.items.get(namespace, {}).values())
 
-    def all(self) -> list[JSONObject]:
+    def all(self) -> list[Any]:
         return [obj for by_name in self.items.values() for obj in by_name.values()]
 
     def count(self) -> int:
@@ -327,6 +376,10 @@ class KubernetesCluster:
         self._namespaces = _Resource("namespaces", "Namespace", self._core.list_namespace)
         self._policies = _Resource("networkpolicies", "NetworkPolicy",
                                    self._networking.list_network_policy_for_all_namespaces)
+        # Pods only feed NP018: readiness and the default-deny checks never wait for them.
+        self._pods = _Resource("pods", "Pod", self._core.list_pod_for_all_namespaces,
+                               keep=pod_info)
+        self._reach = KubeReachView(self._lock, self._namespaces, self._pods, self._policies)
         CACHE_SYNCED.set(0)
 
     # -- lifecycle --
@@ -336,7 +389,7 @@ class KubernetesCluster:
         if self._threads:
             return
         self._stopping.clear()
-        for resource in (self._namespaces, self._policies):
+        for resource in (self._namespaces, self._policies, self._pods):
             thread = threading.Thread(target=self._run, args=(resource,),
                                       name=f"netpol-guard-watch-{resource.name}", daemon=True)
             self._threads.append(thread)
@@ -348,7 +401,7 @@ class KubernetesCluster:
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the threads: closes open watch connections so blocked reads return."""
         self._stopping.set()
-        for resource in (self._namespaces, self._policies):
+        for resource in (self._namespaces, self._policies, self._pods):
             _close_response(resource.response)
         for thread in self._threads:
             thread.join(timeout)
@@ -369,7 +422,8 @@ class KubernetesCluster:
             return self._live_get_namespace(name)
         self._require_synced()
         with self._lock:
-            return self._namespaces.get("", name)
+            namespace: JSONObject | None = self._namespaces.get("", name)
+            return namespace
 
     def list_network_policies(self, namespace: str, *, live: bool = False) -> list[JSONObject]:
         if live:
@@ -387,6 +441,14 @@ class KubernetesCluster:
         self._require_synced()
         with self._lock:
             return self._policies.all()
+
+    def reach_view(self) -> ReachView:
+        """Namespaces, pods and policies for NP018 (ClusterUnavailable until the pods, too,
+        are listed)."""
+        self._require_synced()
+        if not self._pods.synced:
+            raise ClusterUnavailable("the webhook's pod cache has not synced yet")
+        return self._reach
 
     def cache_age(self) -> float | None:
         """Seconds since the API server was last heard from (None before the first sync)."""
@@ -407,6 +469,7 @@ class KubernetesCluster:
                 "cacheAgeSeconds": None if age is None else round(age, 3),
                 "namespaces": self._namespaces.count(),
                 "networkPolicies": self._policies.count(),
+                "pods": {"synced": self._pods.synced, "count": self._pods.count()},
             }
 
     # -- live reads --
@@ -477,7 +540,7 @@ class KubernetesCluster:
                                           _preload_content=False,
                                           _request_timeout=self.request_timeout)
             body = _read_json(response)
-            items.extend(_list_items(body, resource.kind))
+            items.extend(resource.kept(_list_items(body, resource.kind)))
             metadata = body.get("metadata") if isinstance(body, dict) else None
             metadata = metadata if isinstance(metadata, dict) else {}
             version = metadata.get("resourceVersion") or version

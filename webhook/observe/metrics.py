@@ -104,6 +104,13 @@ LIVE_CONFIRMS = Counter(
     "(confirmed, overturned, unavailable).",
     ["outcome"],
 )
+REACH_DELTAS = Counter(
+    "netpol_guard_reach_delta_total",
+    "NP018 reach-delta evaluations of NetworkPolicy reviews, by outcome: evaluated, unsynced "
+    "(the pod cache is not synced: answered without NP018), budget (over timeBudgetMs: "
+    "answered without NP018).",
+    ["outcome"],
+)
 API_ERRORS = Counter(
     "netpol_guard_cluster_api_errors_total",
     "Errors talking to the Kubernetes API, by operation (list, watch, get).",

@@ -10,7 +10,9 @@ The one place where the engine meets cluster state:
    the inventory) and re-evaluated, so a default-deny created a moment ago never causes a wrong
    deny. The outcome is counted in ``LIVE_CONFIRMS`` (confirmed, overturned, unavailable);
 4. the deletion (or change) of a default-deny that the cache says is not the last one is
-   re-checked live too, so deleting several in a row cannot slip past a lagging watch.
+   re-checked live too, so deleting several in a row cannot slip past a lagging watch;
+5. an allowed NetworkPolicy change gets NP018 (reach-delta, ``reachreview``): what it opens and
+   closes, from the cached pods, within a time budget.
 
 No side effects beyond metrics and logs: the same request (dry-run or not, retried with another
 uid) gets the same verdict.
@@ -29,6 +31,7 @@ from webhook.engine.dispatch import ClusterSnapshot, Evaluation
 from webhook.kube.cluster import ClusterState, ClusterUnavailable
 from webhook.observe.metrics import LIVE_CONFIRMS
 from webhook.policy.model import Policy
+from webhook.serving.reachreview import with_reach_delta
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +43,12 @@ def review_request(request: AdmissionRequest, policy: Policy, cluster: ClusterSt
     ``cluster`` None means no cluster state at all (state-dependent checks follow the policy's
     ``clusterUnavailable``). ``policy_configmap`` names the ConfigMap holding the policy.
     """
+    decision = _review(request, policy, cluster, policy_configmap)
+    return with_reach_delta(request, policy, cluster, decision)
+
+
+def _review(request: AdmissionRequest, policy: Policy, cluster: ClusterState | None,
+            policy_configmap: str) -> Decision:
     def evaluate(snapshot: ClusterSnapshot) -> Evaluation:
         return dispatch.evaluate(request, policy, snapshot, policy_configmap=policy_configmap)
 
