@@ -12,8 +12,11 @@ import pytest
 import yaml
 
 from tests.engine.npcases import USER
-from webhook.admission.decision import Action
+from webhook.admission.decision import Action, Violation
 from webhook.engine.networkpolicy import check_network_policy
+from webhook.engine.reachdelta import reach_delta
+from webhook.engine.reachrule import reach_violations
+from webhook.engine.reachview import StaticReachView, pod_info
 from webhook.policy.model import RULES, CrossNamespaceAllowance, Policy, default_rules
 
 REPO = Path(__file__).resolve().parent.parent.parent
@@ -31,7 +34,12 @@ _PARAMETERS = {"allowDNS": "allow_dns", "allowedKeys": "allowed_keys",
                "minPrefixV4": "min_prefix_v4", "minPrefixV6": "min_prefix_v6",
                "endpoints": "endpoints", "maxRange": "max_range", "podCIDRs": "pod_cidrs",
                "serviceCIDRs": "service_cidrs", "allowedProtocols": "allowed_protocols",
-               "allow": "allow"}
+               "allow": "allow",
+               "denyExposureToAllNamespaces": "deny_exposure_to_all_namespaces",
+               "denyExposureToOutside": "deny_exposure_to_outside",
+               "maxAddedPairs": "max_added_pairs", "timeBudgetMs": "time_budget_ms"}
+# NP018 judges a change against a cluster: its examples are applied to this block.
+_CLUSTER = "# cluster for NP018"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,17 +93,36 @@ def _policy_for(example: Example) -> Policy:
     return Policy(rules=MappingProxyType(rules))
 
 
+def _violations(example: Example) -> list[Violation]:
+    """The example's violations: the object's rules, and NP018 against the documented cluster."""
+    policy = _policy_for(example)
+    violations = check_network_policy(example.manifest, policy, USER)
+    if example.rule_id != "NP018":
+        return violations
+    [cluster] = [yaml.safe_load_all(body) for first, body in _blocks() if first == _CLUSTER]
+    objects = [o for o in cluster if o]
+    pods = [p for p in (pod_info(o) for o in objects if o["kind"] == "Pod") if p is not None]
+    view = StaticReachView([o for o in objects if o["kind"] == "Namespace"], pods,
+                           [o for o in objects if o["kind"] == "NetworkPolicy"])
+    metadata = example.manifest["metadata"]
+    delta = reach_delta(view, metadata["namespace"], metadata["name"], None, example.manifest)
+    assert delta.changes, "an NP018 example that changes nothing shows nothing"
+    config = policy.rule("NP018")
+    return [*violations, *(v for v in reach_violations(delta, config, config.action)
+                           if v.action is Action.DENY)]
+
+
 @pytest.mark.parametrize("example", [e for e in EXAMPLES if e.outcome == "fails"],
                          ids=lambda e: e.name)
 def test_failing_example_fails_its_rule(example: Example) -> None:
-    violations = check_network_policy(example.manifest, _policy_for(example), USER)
+    violations = _violations(example)
     assert example.rule_id in {v.rule_id for v in violations}
 
 
 @pytest.mark.parametrize("example", [e for e in EXAMPLES if e.outcome == "passes"],
                          ids=lambda e: e.name)
 def test_passing_example_passes_its_rule_and_every_other(example: Example) -> None:
-    violations = check_network_policy(example.manifest, _policy_for(example), USER)
+    violations = _violations(example)
     assert [v.render() for v in violations] == []
 
 

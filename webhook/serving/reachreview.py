@@ -12,14 +12,14 @@ import logging
 import time
 from typing import Protocol
 
-from webhook.kube.cluster import ClusterState, ClusterUnavailable
 from webhook.admission.decision import Action, Decision, Violation, decide
+from webhook.admission.request import AdmissionRequest
 from webhook.engine.reach import ReachView
 from webhook.engine.reachdelta import BudgetExceeded, reach_delta
 from webhook.engine.reachrule import RULE_ID, reach_violations, skipped_warning
+from webhook.kube.cluster import ClusterState, ClusterUnavailable
 from webhook.observe.metrics import REACH_DELTAS
 from webhook.policy.model import Policy
-from webhook.admission.request import AdmissionRequest
 
 log = logging.getLogger(__name__)
 _OPERATIONS = frozenset({"CREATE", "UPDATE", "DELETE"})
