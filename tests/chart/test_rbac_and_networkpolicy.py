@@ -10,12 +10,13 @@ from tests.chart.rendering import SCENARIOS, Rendered, render_chart, render_scen
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
-def test_cluster_role_only_reads_namespaces_and_networkpolicies(scenario: str) -> None:
+def test_cluster_role_only_reads_namespaces_pods_and_networkpolicies(scenario: str) -> None:
     [role] = render_scenario(scenario).of_kind("ClusterRole")
     granted = {(group, resource): set(rule["verbs"])
                for rule in role["rules"]
                for group in rule["apiGroups"] for resource in rule["resources"]}
     assert granted == {("", "namespaces"): {"get", "list", "watch"},
+                       ("", "pods"): {"list", "watch"},
                        ("networking.k8s.io", "networkpolicies"): {"get", "list", "watch"}}
     assert all("resourceNames" not in rule and "nonResourceURLs" not in rule
                for rule in role["rules"])

@@ -231,6 +231,15 @@ def test_exempt_namespace_and_rule_off_leave_np018_out() -> None:
                         policy=with_np018(action=Action.OFF))) == []
 
 
+def test_a_terminating_namespace_is_left_alone() -> None:
+    class Terminating(Cluster):
+        def get_namespace(self, name: str, *, live: bool = False) -> JSON | None:
+            return {**ns(name), "status": {"phase": "Terminating"}}
+
+    decision = review("CREATE", db_from([FRONTEND]), cluster=Terminating(BASE))
+    assert decision.allowed and np018(decision) == []
+
+
 def test_a_denied_request_is_not_evaluated() -> None:
     # NP001 denies an ingress rule without `from`: NP018 adds nothing to a refusal.
     policy = db_from([])

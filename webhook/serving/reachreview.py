@@ -3,7 +3,8 @@
 Never slower than the API server's patience: when the pod cache has not synced, or the delta
 takes longer than ``timeBudgetMs``, the review is answered without NP018, with one warning that
 says so and ``netpol_guard_reach_delta_total{outcome}`` counted. Dry-run requests take the same
-path, so ``kubectl apply --dry-run=server`` shows what a change would do.
+path, so ``kubectl apply --dry-run=server`` shows what a change would do. Changes in a
+terminating namespace are left alone (its pods are going away).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Protocol
 
 from webhook.admission.decision import Action, Decision, Violation, decide
 from webhook.admission.request import AdmissionRequest
+from webhook.engine.defaultdeny import is_terminating
 from webhook.engine.reach import ReachView
 from webhook.engine.reachdelta import BudgetExceeded, reach_delta
 from webhook.engine.reachrule import RULE_ID, reach_violations, skipped_warning
@@ -49,6 +51,8 @@ def with_reach_delta(request: AdmissionRequest, policy: Policy, cluster: Cluster
     started = clock()
     try:
         view = _view(cluster)
+        if cluster is not None and is_terminating(cluster.get_namespace(request.namespace)):
+            return decision  # a namespace on its way out: what it still reaches is moot
         delta = reach_delta(view, request.namespace, _name(request), request.old_obj,
                             request.obj if request.operation != "DELETE" else None,
                             deadline=started + config.time_budget_ms / 1000, clock=clock)
