@@ -3,7 +3,7 @@
     python -m bench.run                 # everything (7-11 minutes on 2 cores)
     python -m bench.run --duration 5    # shorter load points
     python -m bench.run --only load     # one part: load, breakdown, instructions, engine,
-                                        # scale
+                                        # scale, connectivity
 
 Results go to bench/results/bench-<UTC time>.json (and latest.json); the synthetic cluster for
 the scale run is cached in bench/results/cache/.
@@ -25,7 +25,7 @@ from typing import Any
 from bench.load import POINTS, ensure_wrk, round_ratio, run_load
 
 RESULTS = Path(__file__).resolve().parent / "results"
-PARTS = ("load", "breakdown", "instructions", "engine", "scale")
+PARTS = ("load", "breakdown", "instructions", "engine", "scale", "connectivity")
 
 TARGET_THROUGHPUT_RATIO = 0.85
 TARGET_P99_AT_400_MS = 10.0
@@ -115,6 +115,12 @@ def main(argv: list[str] | None = None) -> int:
             from bench.scale import run_scale
 
             report["scale"] = run_scale(args.out / "cache" / "synthetic")
+        if "connectivity" in parts:
+            print("connectivity: -o json on 250, 500, 1,000 and 2,000 generated workloads ...",
+                  file=sys.stderr)
+            from bench.connectivity_scale import run_connectivity_scale
+
+            report["connectivity"] = run_connectivity_scale()
     report["elapsed_seconds"] = time.time() - started
     report["targets"] = targets(report)
     text = render(report)
@@ -210,6 +216,19 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
             rows.append({"target": f"{label}: ≤ {TARGET_AUDIT_SECONDS:g} s, ≤ 1 GiB",
                          "value": f"{seconds:.1f} s, {rss:.0f} MiB",
                          "met": seconds <= TARGET_AUDIT_SECONDS and rss <= TARGET_AUDIT_MIB})
+    if "connectivity" in report:
+        from bench.connectivity_scale import TARGET_MIB, TARGET_SECONDS, TARGET_SIZE
+
+        point = next((p for p in report["connectivity"]["points"]
+                      if p["workloads"] == TARGET_SIZE), None)
+        if point is not None:
+            rows.append({"target": f"connectivity -o json of {TARGET_SIZE:,} workloads / "
+                                   f"{point['pods']:,} pods / {point['policies']:,} policies: "
+                                   f"≤ {TARGET_SECONDS:g} s, ≤ 1 GiB",
+                         "value": f"{point['wall_seconds']:.1f} s, "
+                                  f"{point['peak_rss_mib']:.0f} MiB",
+                         "met": point["wall_seconds"] <= TARGET_SECONDS
+                         and point["peak_rss_mib"] <= TARGET_MIB})
     return rows
 
 
@@ -279,6 +298,12 @@ def render(report: dict[str, Any]) -> str:
                   "json.load of the objects, not timed)",
                   f"  found: {summary['nonCompliant']:,} namespaces without default-deny, "
                   f"{summary['deny']:,} deny and {summary['warn']:,} warn findings"]
+    if "connectivity" in report:
+        from bench.connectivity_scale import render as render_connectivity
+
+        lines += ["", "Connectivity: netpol-guard connectivity -o json on a generated cluster "
+                      "(5 pods per workload, 10 workloads and 10 policies per namespace):",
+                  render_connectivity(report["connectivity"])]
     lines += ["", "Targets:"]
     for row in report["targets"]:
         mark = "met   " if row["met"] else "MISSED"

@@ -125,7 +125,10 @@ def parse_conns(text: str) -> Conns:
     return result
 
 
+@functools.lru_cache(maxsize=16384)
 def as_json(conns: Conns) -> dict[str, list[list[int]]]:
-    """``{"TCP": [[80, 80]], "UDP": [], "SCTP": []}``: inclusive ranges per protocol."""
+    """``{"TCP": [[80, 80]], "UDP": [], "SCTP": []}``: inclusive ranges per protocol.
+
+    Cached: callers must not change the result (the JSON writer only reads it)."""
     return {protocol: [[lo, hi] for lo, hi in conns[PROTOCOLS.index(protocol)]]
             for protocol in ("TCP", "UDP", "SCTP")}

@@ -16,11 +16,11 @@ class Workload:
     name: str
     kind: str
     pods: int
+    # ``namespace/name[Kind]``; computed once (every line and every document entry names it).
+    id: str = field(init=False, compare=False, repr=False)
 
-    @property
-    def id(self) -> str:
-        """``namespace/name[Kind]``."""
-        return f"{self.namespace}/{self.name}[{self.kind}]"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "id", f"{self.namespace}/{self.name}[{self.kind}]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +30,11 @@ class ExternalRange:
     version: int
     start: int
     end: int
+    # ``a.b.c.d-e.f.g.h[External]``; computed once.
+    id: str = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "id", f"{self.start_text}-{self.end_text}[External]")
 
     @property
     def start_text(self) -> str:
@@ -38,11 +43,6 @@ class ExternalRange:
     @property
     def end_text(self) -> str:
         return address_text(self.version, self.end)
-
-    @property
-    def id(self) -> str:
-        """``a.b.c.d-e.f.g.h[External]``."""
-        return f"{self.start_text}-{self.end_text}[External]"
 
     @property
     def cidrs(self) -> list[str]:
