@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -87,3 +88,16 @@ def test_an_invalid_policy_name_only_is_a_warning(capsys: pytest.CaptureFixture[
     assert code == 0
     assert out == "shop/web[Pod] => 0.0.0.0-255.255.255.255[External] : All Connections\n"
     assert 'The NetworkPolicy "Bad_Name" is invalid: metadata.name' in err
+
+
+def test_a_rejected_policy_in_a_json_list_has_its_line(capsys: pytest.CaptureFixture[str],
+                                                      tmp_path: Path) -> None:
+    # JSON files are read without their node tree; the line is found when the error needs it.
+    items = [{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": "a"}},
+             {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+              "metadata": {"name": "np", "namespace": "a"},
+              "spec": {"podSelector": {}, "policyTypes": ["Sideways"]}}]
+    text = json.dumps({"apiVersion": "v1", "kind": "List", "items": items}, indent=1)
+    code, _, err = run(capsys, tmp_path, text, name="list.json")
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if "Sideways" in t)
+    assert code == 2 and f"list.json:{line}: " in err and 'Unsupported value: "Sideways"' in err
