@@ -195,34 +195,44 @@ def run_rounds(wrk: str, servers: list[Server], bodies: Path, rounds: int, secon
     alternating rounds, and the median of the per-round ratios, move far less.
     """
     point = LoadPoint("round", 8)
-    rates: dict[str, list[float]] = {server.key: [] for server in servers}
+    rates: dict[str, list[float | None]] = {server.key: [] for server in servers}
     cpu: dict[str, list[float]] = {server.key: [] for server in servers}
     other: list[float] = []
+    failed_runs: list[str] = []
     for index in range(rounds):
         log(f"  rounds: {index + 1}/{rounds} ({len(servers)} servers × {seconds:g} s) ...")
         order = servers[index % len(servers):] + servers[:index % len(servers)]
         for server in order:
             result = run_wrk(wrk, server, point, seconds, bodies)
-            errors = result["socket_errors"] + result["non_2xx"] + result["not_reviews"]
-            if errors:
-                raise RuntimeError(f"{server.key}: {errors} errors in a saturation round")
+            if result["failed"]:
+                failed_runs.append(describe_failure(result) + f" in round {index + 1}")
             rates[server.key].append(result["achieved_rate"])
             cpu[server.key].append(result["server_cpu_ms_per_review"])
             other.append(result["other_cpu_cores"])
     return {
         "rounds": rounds, "seconds": seconds, "connections": point.connections,
         "rates": rates, "cpu_ms_per_review": cpu, "max_other_cpu_cores": max(other),
-        "median_rate": {key: statistics.median(values) for key, values in rates.items()},
-        "median_cpu_ms_per_review": {key: statistics.median(values)
+        "failed_runs": failed_runs,
+        "median_rate": {key: _median_or_none(values) for key, values in rates.items()},
+        "median_cpu_ms_per_review": {key: _median_or_none(values)
                                      for key, values in cpu.items()},
     }
 
 
-def round_ratio(rounds: dict[str, Any], server: str, reference: str) -> float:
-    """The median over rounds of ``server``'s throughput / ``reference``'s in the same round."""
-    rates = rounds["rates"]
-    return statistics.median(ours / theirs
-                             for ours, theirs in zip(rates[server], rates[reference], strict=True))
+def _median_or_none(values: list[float | None]) -> float | None:
+    """The median, or None when a round has no figure (it lost reviews)."""
+    if not values or any(value is None for value in values):
+        return None
+    return statistics.median(value for value in values if value is not None)
+
+
+def round_ratio(rounds: dict[str, Any], server: str, reference: str) -> float | None:
+    """The median over rounds of ``server``'s throughput / ``reference``'s in the same round;
+    None when a round of either lost reviews."""
+    pairs = list(zip(rounds["rates"][server], rounds["rates"][reference], strict=True))
+    if any(ours is None or theirs is None for ours, theirs in pairs):
+        return None
+    return statistics.median(ours / theirs for ours, theirs in pairs)
 
 
 def run_wrk(wrk: str, server: Server, point: LoadPoint, duration: float,
@@ -265,6 +275,7 @@ def run_wrk(wrk: str, server: Server, point: LoadPoint, duration: float,
     per_worker = sorted((w.requests - (before[w.pid].requests if w.pid in before else 0)
                          for w in after), reverse=True)
     result.update({
+        "server": server.key,
         "point": point.name,
         "connections": point.connections,
         "target_rate": point.rate,
@@ -283,7 +294,45 @@ def run_wrk(wrk: str, server: Server, point: LoadPoint, duration: float,
         "other_cpu_cores": max(0.0, (busy_after - busy_before - (cpu_after - cpu_before)
                                      - usage.ru_utime - usage.ru_stime) / elapsed),
     })
+    return account(result)
+
+
+def lost_reviews(result: dict[str, Any]) -> dict[str, int]:
+    """What a wrk run lost, by cause; empty when every request got a 200 AdmissionReview.
+
+    Any socket error, timeout, non-2xx reply or other answer than an AdmissionReview, and any
+    worker replaced during the run (its reviews in flight were lost), fails the run.
+    """
+    errors = result["errors"]
+    lost = {
+        "connect errors": errors["connect"],
+        "read errors": errors["read"],
+        "write errors": errors["write"],
+        "timeouts": errors["timeout"],
+        "non-2xx replies": errors["status"],
+        # Counted by reviews.lua: any answer that is not a 200 AdmissionReview with a uid
+        # (the non-2xx replies among them).
+        "not AdmissionReviews": result["not_reviews"],
+        "worker restarts": int(bool(result.get("worker_restarts"))),
+    }
+    return {cause: count for cause, count in lost.items() if count}
+
+
+def account(result: dict[str, Any]) -> dict[str, Any]:
+    """Mark a run that lost reviews as failed: it has no throughput figure."""
+    lost = lost_reviews(result)
+    result["lost"] = lost
+    result["failed"] = bool(lost)
+    if lost:
+        result["achieved_rate"] = None
     return result
+
+
+def describe_failure(result: dict[str, Any]) -> str:
+    """One line for a failed run: where, and what it lost."""
+    causes = ", ".join(f"{count} {cause}" for cause, count in result["lost"].items())
+    return (f"{result.get('server', '?')}, {result.get('point', '?')} "
+            f"({result.get('connections', '?')} connections): {causes}")
 
 
 def run_load(workdir: Path, certs: Any, duration: float, points: tuple[LoadPoint, ...] = POINTS,
@@ -302,13 +351,15 @@ def run_load(workdir: Path, certs: Any, duration: float, points: tuple[LoadPoint
     shares = write_body_list(bodies)
     servers = make_servers(workdir, certs, inventory)
     engine_off = make_engine_off_server(workdir, certs, inventory)
-    results: dict[str, Any] = {"servers": {}, "mix": shares}
+    results: dict[str, Any] = {"servers": {}, "mix": shares, "failed_runs": []}
     try:
         for server in [*servers, engine_off]:
             server.start(Path(certs.ca_cert))
             results["servers"][server.key] = {"label": server.label, "points": {}}
+        warm_ups = []
         for server in [*servers, engine_off]:  # warm caches and lazy imports
-            run_wrk(wrk, server, LoadPoint("warm-up", 8), warmup, bodies)
+            warm_ups.append(run_wrk(wrk, server, LoadPoint("warm-up", 8), warmup, bodies))
+        results["failed_runs"] += [describe_failure(r) for r in warm_ups if r["failed"]]
         for point in points:
             for server in servers:
                 log(f"  load: {server.key:<18} {point.name} ...")
@@ -318,7 +369,10 @@ def run_load(workdir: Path, certs: Any, duration: float, points: tuple[LoadPoint
                     log(f"  load: {server.key:<18} {point.name}: other processes used "
                         f"{runs[-1]['other_cpu_cores']:.2f} cores; again ...")
                     runs.append(run_wrk(wrk, server, point, duration, bodies))
-                outcome = min(runs, key=lambda r: r["other_cpu_cores"])
+                failed = [r for r in runs if r["failed"]]
+                # A run that lost reviews fails the point even if a later attempt did not.
+                outcome = failed[0] if failed else min(runs, key=lambda r: r["other_cpu_cores"])
+                results["failed_runs"] += [describe_failure(r) for r in failed]
                 if len(runs) > 1:
                     outcome["attempts"] = [
                         {key: r[key] for key in ("achieved_rate", "latency_us",
@@ -327,6 +381,7 @@ def run_load(workdir: Path, certs: Any, duration: float, points: tuple[LoadPoint
         if rounds > 0:
             results["rounds"] = run_rounds(wrk, [*servers, engine_off], bodies, rounds,
                                            round_seconds, log)
+            results["failed_runs"] += results["rounds"]["failed_runs"]
         if profile_seconds > 0:
             results["profile"] = _profile(wrk, servers[0], bodies, workdir, profile_seconds,
                                           log)

@@ -123,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
             report["connectivity"] = run_connectivity_scale()
     report["elapsed_seconds"] = time.time() - started
     report["targets"] = targets(report)
+    report["failed_runs"] = failed_runs(report)
     text = render(report)
     print(text)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started))
@@ -130,7 +131,17 @@ def main(argv: list[str] | None = None) -> int:
         (args.out / name).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     (args.out / "latest.txt").write_text(text + "\n", encoding="utf-8")
     print(f"\nwritten: {args.out / f'bench-{stamp}.json'}", file=sys.stderr)
+    if report["failed_runs"]:
+        print(f"FAILED: {len(report['failed_runs'])} load runs lost reviews (see above)",
+              file=sys.stderr)
+        return 1
     return 0
+
+
+def failed_runs(report: dict[str, Any]) -> list[str]:
+    """Every load run that lost reviews (socket errors, timeouts, non-2xx, restarts)."""
+    runs: list[str] = report.get("load", {}).get("failed_runs", [])
+    return runs
 
 
 def _in_child(part: str, workdir: Path) -> dict[str, Any]:
@@ -159,10 +170,21 @@ def _points(report: dict[str, Any], server: str) -> dict[str, Any]:
     return points
 
 
-def _point_ratio(report: dict[str, Any], point: str, reference: str) -> float:
-    """netpol-guard's throughput at ``point`` over ``reference``'s."""
-    return (_points(report, "netpol-guard")[point]["achieved_rate"]
-            / _points(report, reference)[point]["achieved_rate"])
+def _point_ratio(report: dict[str, Any], point: str, reference: str) -> float | None:
+    """netpol-guard's throughput at ``point`` over ``reference``'s; None when either run lost
+    reviews (it has no throughput figure)."""
+    ours = _points(report, "netpol-guard")[point]["achieved_rate"]
+    theirs = _points(report, reference)[point]["achieved_rate"]
+    return None if ours is None or theirs is None else float(ours / theirs)
+
+
+NO_FIGURE = "no figure: a run lost reviews"
+
+
+def _ratio_row(label: str, ratio: float | None) -> dict[str, Any]:
+    if ratio is None:
+        return {"target": label, "value": NO_FIGURE, "met": False}
+    return {"target": label, "value": f"{ratio:.0%}", "met": ratio >= TARGET_THROUGHPUT_RATIO}
 
 
 def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -178,18 +200,19 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
             else:
                 where = "saturation 8 conns"
                 ratio = _point_ratio(report, where, reference)
-            rows.append({"target": f"throughput ≥ {TARGET_THROUGHPUT_RATIO:.0%} of "
-                                   f"{SERVER_NAMES[reference]} ({where})",
-                         "value": f"{ratio:.0%}", "met": ratio >= TARGET_THROUGHPUT_RATIO})
+            rows.append(_ratio_row(f"throughput ≥ {TARGET_THROUGHPUT_RATIO:.0%} of "
+                                   f"{SERVER_NAMES[reference]} ({where})", ratio))
         point = "saturation 64 conns"
         for reference in ("reference-webhook", "reference-gevent"):
-            ratio = _point_ratio(report, point, reference)
-            rows.append({"target": f"throughput ≥ {TARGET_THROUGHPUT_RATIO:.0%} of "
+            rows.append(_ratio_row(f"throughput ≥ {TARGET_THROUGHPUT_RATIO:.0%} of "
                                    f"{SERVER_NAMES[reference]} ({point}, one run)",
-                         "value": f"{ratio:.0%}", "met": ratio >= TARGET_THROUGHPUT_RATIO})
-        p99 = ours["rate 400/s"]["latency_us"]["p99"] / 1000
-        rows.append({"target": f"p99 ≤ {TARGET_P99_AT_400_MS:g} ms at 400 reviews/s",
-                     "value": f"{p99:.1f} ms", "met": p99 <= TARGET_P99_AT_400_MS})
+                                   _point_ratio(report, point, reference)))
+        at_400 = ours["rate 400/s"]
+        p99 = at_400["latency_us"]["p99"] / 1000
+        label = f"p99 ≤ {TARGET_P99_AT_400_MS:g} ms at 400 reviews/s"
+        rows.append({"target": label, "value": NO_FIGURE, "met": False} if at_400.get("failed")
+                    else {"target": label, "value": f"{p99:.1f} ms",
+                          "met": p99 <= TARGET_P99_AT_400_MS})
         uneven = [f"{point}: conns {result['open_connections_per_worker_mid_run']}, reviews "
                   f"{result['requests_per_worker']}"
                   for point, result in ours.items() if not _even(result)]
@@ -304,6 +327,11 @@ def render(report: dict[str, Any]) -> str:
         lines += ["", "Connectivity: netpol-guard connectivity -o json on a generated cluster "
                       "(5 pods per workload, 10 workloads and 10 policies per namespace):",
                   render_connectivity(report["connectivity"])]
+    failures = report.get("failed_runs") or []
+    if failures:
+        lines += ["", f"FAILED RUNS: {len(failures)} load runs lost reviews; they have no "
+                      "throughput figure:"]
+        lines += [f"  {failure}" for failure in failures]
     lines += ["", "Targets:"]
     for row in report["targets"]:
         mark = "met   " if row["met"] else "MISSED"
@@ -332,14 +360,15 @@ def _render_load(report: dict[str, Any]) -> list[str]:
         for key, name in SERVER_NAMES.items():
             r = load["servers"][key]["points"][point.name]
             lat = r["latency_us"]
-            errors = r["socket_errors"] + r["non_2xx"] + r["not_reviews"]
+            errors = sum(r["lost"].values())
             ok = 100 * r["reviews"] / r["responses"] if r["responses"] else 0
             split = "/".join(str(x) for x in r["requests_per_worker"])
             conns = "/".join(str(x) for x in r["open_connections_per_worker_mid_run"])
             cpu = r["server_cpu_ms_per_review"]
+            rate = "FAILED" if r["achieved_rate"] is None else f"{r['achieved_rate']:.0f}"
             lines.append(
                 f"  {point.name if key == 'netpol-guard' else '':<20} {name:<17} "
-                f"{r['achieved_rate']:>7.0f} {_ms(lat['p50']):>5} {_ms(lat['p90']):>5} "
+                f"{rate:>7} {_ms(lat['p50']):>5} {_ms(lat['p90']):>5} "
                 f"{_ms(lat['p99']):>5} {_ms(lat['max']):>6} {errors:>4} {ok:>5.1f} "
                 f"{split:>12} {conns:>7} {cpu:>7.2f} {r['wrk_cpu_cores']:>4.2f} "
                 f"{r['other_cpu_cores']:>5.2f}{'!' if r['other_cpu_cores'] > 0.25 else ''}")
@@ -348,8 +377,9 @@ def _render_load(report: dict[str, Any]) -> list[str]:
         ours = load["servers"]["netpol-guard"]["points"][point.name]
         for key in ("reference-webhook", "reference-gevent"):
             ref = load["servers"][key]["points"][point.name]
+            ratio = _point_ratio(report, point.name, key)
             lines.append(f"    {point.name:<20} vs {SERVER_NAMES[key]:<17} "
-                         f"{ours['achieved_rate'] / ref['achieved_rate']:>6.0%} "
+                         f"{'FAILED' if ratio is None else f'{ratio:.0%}':>6} "
                          f"{ours['latency_us']['p99'] / max(ref['latency_us']['p99'], 1):>8.2f}×")
     lines.append("  'split req': reviews answered by each worker; 'conns': open connections per "
                  "worker mid-run (the stock gevent reference does not count connections).")
@@ -368,6 +398,11 @@ def _render_load(report: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _figure(value: float | None, spec: str) -> str:
+    """A throughput figure, or FAILED for a run that lost reviews."""
+    return "FAILED" if value is None else format(value, spec)
+
+
 def _render_rounds(rounds: dict[str, Any]) -> list[str]:
     names = {**SERVER_NAMES, **DIAGNOSTIC_NAMES}
     lines = ["", f"Saturation, {rounds['connections']} connections, {rounds['rounds']} "
@@ -378,11 +413,11 @@ def _render_rounds(rounds: dict[str, Any]) -> list[str]:
     for key, name in names.items():
         rates = rounds["rates"][key]
         lines.append(
-            f"  {name:<17} {rounds['median_rate'][key]:>9.0f} "
+            f"  {name:<17} {_figure(rounds['median_rate'][key], '.0f'):>9} "
             f"{rounds['median_cpu_ms_per_review'][key]:>6.2f}ms  "
-            f"{round_ratio(rounds, key, 'reference-webhook'):>15.0%} "
-            f"{round_ratio(rounds, key, 'reference-gevent'):>15.0%}  "
-            + " ".join(f"{rate:.0f}" for rate in rates))
+            f"{_figure(round_ratio(rounds, key, 'reference-webhook'), '.0%'):>15} "
+            f"{_figure(round_ratio(rounds, key, 'reference-gevent'), '.0%'):>15}  "
+            + " ".join(_figure(rate, ".0f") for rate in rates))
     lines.append("  ratios: median over rounds of the ratio within a round. 'ng, engine off': "
                  "netpol-guard with review_request (rules, cluster")
     lines.append("  snapshot) answering a fixed allow, all else its own (bench/engine_off.py): "

@@ -6,6 +6,8 @@
 --   BENCH_RATE    requests per second for each wrk thread; absent or 0: as fast as possible.
 --                 Pacing keeps an absolute schedule per thread (wrk2-style, without its latency
 --                 correction): each request claims the next slot; late requests go at once.
+--   BENCH_MAX_REQUESTS  stop each wrk thread after this many responses (a bound in count
+--                 besides wrk's -d bound in time); absent or 0: no bound.
 -- At the end one line "BENCH_JSON {...}" carries latency percentiles and counters.
 
 local ffi = require("ffi")
@@ -84,8 +86,13 @@ if rate and rate > 0 then
   end
 end
 
+local max_requests = tonumber(os.getenv("BENCH_MAX_REQUESTS") or "0") or 0
+
 function response(status, headers, body)
   responses = responses + 1
+  if max_requests > 0 and responses >= max_requests then
+    wrk.thread:stop()
+  end
   if status == 200 and body:find('"kind":"AdmissionReview"', 1, true)
       and body:find('"uid":"', 1, true) then
     reviews = reviews + 1

@@ -46,8 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         default=DEFAULTS.worker_connections,
                         help="concurrent connections per worker (default %(default)s)")
     parser.add_argument("--timeout", type=int, default=DEFAULTS.timeout,
-                        help="seconds before a silent worker is replaced; keep it below the "
-                             "webhook's timeoutSeconds (default %(default)s)")
+                        help="seconds a worker may answer nothing before it is replaced "
+                             "(its heartbeat); keep it below the webhook's timeoutSeconds "
+                             "(default %(default)s)")
     parser.add_argument("--graceful-timeout", type=int, default=DEFAULTS.graceful_timeout,
                         help="seconds to finish in-flight reviews on shutdown")
     parser.add_argument("--keepalive", type=int, default=DEFAULTS.keepalive,

@@ -4,8 +4,10 @@ Choices, measured on a 2-core machine (DESIGN.md §6, bench/):
 - gevent workers: keep-alive connections, cheap per-connection greenlets (idle or slow
   clients do not starve others), ≈ 1.4× gthread's throughput; gunicorn's sync worker forces
   ``Connection: close`` and gthread stalls on idle connections.
-- ``timeout`` (the worker heartbeat) stays below the webhook's ``timeoutSeconds`` (3 s by
-  default) so a stuck worker is replaced before the API server gives up on many requests.
+- ``timeout`` (the worker heartbeat, 2 s) replaces a hung worker, never a busy one: the worker
+  also beats on every answered request (webhook.serving.worker), and the timeout stays below the
+  webhook's ``timeoutSeconds`` (3 s by default), so a worker that answers nothing is replaced
+  within one API server wait (docs/operations.md, "Timeouts and the worker heartbeat").
 - kept-alive connections are spread evenly over the workers (webhook.serving.balance): left alone,
   gunicorn often puts all of a client's connections on one worker, which then runs alone
   under its GIL at less than half the throughput.
