@@ -160,3 +160,22 @@ def test_diff_usage_errors(capsys: pytest.CaptureFixture[str], args: list[str],
                            message: str) -> None:
     code, _, err = run(capsys, "diff", *args)
     assert code == 2 and message in err
+
+
+def test_pictures_are_offered_exactly_when_their_renderer_is_installed(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from webhook.cli.connectivity import graph_available
+
+    if not graph_available():
+        with pytest.raises(SystemExit) as exit_info:
+            main(["connectivity", "-f", BOUTIQUE, "-o", "dot"])
+        assert exit_info.value.code == 2
+        assert "invalid choice: 'dot'" in capsys.readouterr().err
+        return
+    code, out, _ = run(capsys, "connectivity", "-f", BOUTIQUE, "-o", "dot")
+    assert code == 0 and out.lstrip().startswith(("digraph", "strict digraph"))
+    assert "default/frontend[Deployment]" in out
+    code, out, _ = run(capsys, "connectivity", "-f", BOUTIQUE, "-o", "html")
+    assert code == 0 and "<html" in out.lower() and "default/redis-cart[Deployment]" in out
+    code, _, err = run(capsys, "connectivity", "-f", BOUTIQUE, "-o", "html", "--exposure")
+    assert code == 2 and "--exposure has no html form" in err
