@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -101,3 +102,51 @@ def test_a_rejected_policy_in_a_json_list_has_its_line(capsys: pytest.CaptureFix
     code, _, err = run(capsys, tmp_path, text, name="list.json")
     line = next(i for i, t in enumerate(text.splitlines(), 1) if "Sideways" in t)
     assert code == 2 and f"list.json:{line}: " in err and 'Unsupported value: "Sideways"' in err
+
+
+def _paths(obj: object, prefix: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    found = [prefix]
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            found += _paths(value, (*prefix, key))
+    elif isinstance(obj, list):
+        for index, value in enumerate(obj):
+            found += _paths(value, (*prefix, index))
+    return found
+
+
+def test_mangled_objects_are_refused_or_analysed_never_a_traceback() -> None:
+    import copy
+    import random
+
+    from webhook.cli.connectivity_input import InputError, Sources, read_sources, to_input
+    from webhook.connectivity import analyse
+    from webhook.connectivity.document import to_document
+    from webhook.connectivity.exposure import exposure
+    from webhook.kube.manifests import SourceObject
+
+    cases = Path(__file__).resolve().parent.parent / "fixtures" / "connectivity" / "cases"
+    base = read_sources([str(cases / "onlineboutique_workloads"), str(cases / "ipblockstest")])
+    rng = random.Random(18)
+    values: list[object] = [None, 1, "x", [], {}, [1], {"a": 1}, True, -5, "http", [{"n": 3}]]
+    analysed = refused = 0
+    for _ in range(150):
+        chosen = rng.choice(base.objects)
+        obj = copy.deepcopy(chosen.obj)
+        path = rng.choice([p for p in _paths(obj) if p])
+        parent: Any = obj
+        for key in path[:-1]:
+            parent = parent[key]
+        parent[path[-1]] = rng.choice(values)
+        sources = Sources()
+        sources.objects = [o if o is not chosen else SourceObject(obj, o.source, o.line)
+                           for o in base.objects]
+        try:
+            objects, _ = to_input(sources)
+        except InputError:
+            refused += 1
+            continue
+        result = analyse(objects)
+        to_document(result, exposure(result))
+        analysed += 1
+    assert analysed > 50 and refused > 5
