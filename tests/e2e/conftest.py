@@ -8,6 +8,8 @@ runs their fast subsets.
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import json
 import os
 import time
@@ -18,13 +20,16 @@ from typing import Any
 
 import pytest
 
+from tests.chart.rendering import render_chart
 from tests.conftest import ServedWebhook, start_webhook
 from tests.e2e.binaries import ENV, BinariesMissing, KubeBinaries, find_binaries, source_dir
 from tests.e2e.controlplane import ControlPlane, clean_environment
+from tests.e2e.kubelet import ConfigMapVolume
 from tests.e2e.webhook import RELEASE_NAMESPACE, Kubectl, webhook_configuration
 
 E2E_DIR = Path(__file__).parent
 FULL = os.environ.get("NETPOL_GUARD_E2E_FULL") == "1"
+POLICY_CONFIGMAP = "netpol-guard-policy"
 
 
 def _missing() -> str | None:
@@ -80,14 +85,28 @@ def kubectl(kube_binaries: KubeBinaries, control_plane: ControlPlane) -> Kubectl
 
 @dataclass
 class Guard:
-    """The served webhook and its registration."""
+    """The served webhook, its registration and its policy volume."""
 
     served: ServedWebhook
     configuration: dict[str, Any]
+    policy_volume: ConfigMapVolume
+    policy_configmap: dict[str, Any]
 
     @property
     def name(self) -> str:
         return str(self.configuration["metadata"]["name"])
+
+    def policy_digests(self, samples: int = 8) -> set[str]:
+        """The policy sha256 the workers report on /readyz (new connections: both workers)."""
+        import requests
+
+        digests = set()
+        for _ in range(samples):
+            answer = requests.get(self.served.base_url + "/readyz",
+                                  verify=self.served.ca_file, timeout=5,
+                                  headers={"Connection": "close"})
+            digests.add(answer.json()["policy"]["sha256"])
+        return digests
 
 
 def register(kubectl: Kubectl, configuration: dict[str, Any]) -> None:
@@ -106,20 +125,28 @@ def release_namespace(kubectl: Kubectl) -> str:
 def guard(control_plane: ControlPlane, kubectl: Kubectl, dev_certs: Any, release_namespace: str,
           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Guard]:
     """``netpol-guard serve --cluster-source kubernetes`` (2 gunicorn workers over TLS) with the
-    control plane's kubeconfig, registered with the chart's webhook configuration."""
-    served = start_webhook(tmp_path_factory.mktemp("guard"), dev_certs,
-                           "--cluster-source", "kubernetes",
+    control plane's kubeconfig, registered with the chart's webhook configuration, reading the
+    policy the chart puts in its ConfigMap from a kubelet-style projection of that ConfigMap."""
+    workdir = tmp_path_factory.mktemp("guard")
+    policy_configmap = render_chart().one("ConfigMap", POLICY_CONFIGMAP)
+    kubectl.ok("apply", "-f", "-", stdin=json.dumps(policy_configmap))
+    volume = ConfigMapVolume(control_plane, RELEASE_NAMESPACE, POLICY_CONFIGMAP,
+                             workdir / "policy")
+    volume.start()
+    served = start_webhook(workdir, dev_certs, "--cluster-source", "kubernetes",
                            "--kubeconfig", str(control_plane.kubeconfig), "--workers", "2",
-                           env=clean_environment())
+                           "--policy", str(workdir / "policy" / "policy.yaml"),
+                           "--policy-configmap", POLICY_CONFIGMAP, env=clean_environment())
+    configuration = webhook_configuration(served.port, dev_certs.ca_cert)
     try:
-        configuration = webhook_configuration(served.port, dev_certs.ca_cert)
         register(kubectl, configuration)
         wait_for_webhook(kubectl)
-        yield Guard(served, configuration)
+        yield Guard(served, configuration, volume, policy_configmap)
     finally:
         kubectl("delete", "validatingwebhookconfiguration",
                 configuration["metadata"]["name"], "--ignore-not-found")
         served.stop()
+        volume.stop()
 
 
 def wait_for_webhook(kubectl: Kubectl, timeout: float = 30) -> None:
@@ -132,3 +159,22 @@ def wait_for_webhook(kubectl: Kubectl, timeout: float = 30) -> None:
             return
         time.sleep(0.2)
     raise AssertionError(f"the webhook is not called: {result}")
+
+
+def policy_configmap_with(guard: Guard, text: str) -> dict[str, Any]:
+    configmap = copy.deepcopy(guard.policy_configmap)
+    configmap["data"] = {"policy.yaml": text}
+    return configmap
+
+
+def apply_policy(guard: Guard, kubectl: Kubectl, text: str, timeout: float = 15) -> float:
+    """``kubectl apply`` the policy ConfigMap with ``text``; returns the seconds from the
+    projected file's swap until every worker reports the new policy in force."""
+    kubectl.ok("apply", "-f", "-", stdin=json.dumps(policy_configmap_with(guard, text)))
+    wanted = hashlib.sha256(text.encode()).hexdigest()
+    deadline = time.monotonic() + timeout
+    while guard.policy_digests() != {wanted}:
+        assert time.monotonic() < deadline, f"policy {wanted} not in force"
+        time.sleep(0.05)
+    assert guard.policy_volume.swapped_at is not None
+    return time.monotonic() - guard.policy_volume.swapped_at

@@ -22,7 +22,7 @@ from typing import IO, Any
 
 from tests.conftest import free_port
 from tests.e2e.binaries import KubeBinaries
-from tests.e2e.pki import Pki, write_pki
+from tests.e2e.pki import Pki, client_certificate, write_pki
 
 ADMISSION_PLUGINS = ("NamespaceLifecycle,ServiceAccount,MutatingAdmissionWebhook,"
                      "ValidatingAdmissionWebhook")
@@ -155,19 +155,28 @@ class ControlPlane:
         return self.request("GET", path)
 
     def _write_kubeconfig(self) -> None:
-        def b64(path: Path) -> str:
-            return base64.b64encode(path.read_bytes()).decode()
+        self.write_kubeconfig(self.kubeconfig, self.pki.admin_cert, self.pki.admin_key)
+
+    def kubeconfig_for(self, user: str) -> Path:
+        """A kubeconfig for ``user``, a client certificate without groups."""
+        cert, key = client_certificate(self.pki, user, self.workdir / "pki")
+        path = self.workdir / f"kubeconfig-{user}"
+        self.write_kubeconfig(path, cert, key)
+        return path
+
+    def write_kubeconfig(self, path: Path, cert: Path, key: Path) -> None:
+        def b64(file: Path) -> str:
+            return base64.b64encode(file.read_bytes()).decode()
 
         config = {
             "apiVersion": "v1", "kind": "Config", "current-context": "e2e",
             "clusters": [{"name": "e2e", "cluster": {
                 "server": self.server, "certificate-authority-data": b64(self.pki.ca_cert)}}],
-            "users": [{"name": "admin", "user": {
-                "client-certificate-data": b64(self.pki.admin_cert),
-                "client-key-data": b64(self.pki.admin_key)}}],
-            "contexts": [{"name": "e2e", "context": {"cluster": "e2e", "user": "admin"}}],
+            "users": [{"name": "user", "user": {
+                "client-certificate-data": b64(cert), "client-key-data": b64(key)}}],
+            "contexts": [{"name": "e2e", "context": {"cluster": "e2e", "user": "user"}}],
         }
-        self.kubeconfig.write_text(json.dumps(config, indent=2))
+        path.write_text(json.dumps(config, indent=2))
 
     def restart_apiserver(self) -> None:
         """Stop the API server (SIGTERM) and start it again on the same port and data."""
