@@ -161,6 +161,9 @@ def test_container_args_parse_with_the_real_serve_command(scenario: str) -> None
     args = render_scenario(scenario).container()["args"]
     parsed = serve_parser().parse_args(args)
     assert parsed.cluster_source == "kubernetes"
+    from webhook.cli.flags import serve_cluster_source
+
+    assert serve_cluster_source(parsed, default="inventory") == "kubernetes"  # no conflict
     assert parsed.bind == "0.0.0.0:8443"
 
 

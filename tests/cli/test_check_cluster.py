@@ -67,4 +67,5 @@ def test_replacing_the_stored_default_deny_is_refused(
 
 def test_kubeconfig_without_cluster_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", "-f", str(REPO / "examples"), "--kubeconfig", "x"]) == 2
-    assert "--kubeconfig and --context need --cluster" in capsys.readouterr().err
+    assert ("--kubeconfig needs --cluster: add --cluster to read the live cluster"
+            in capsys.readouterr().err)

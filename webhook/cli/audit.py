@@ -60,12 +60,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the audit; 0 when nothing deny-level was found, 1 otherwise, 2 on errors."""
+    from webhook.cli.flags import audit_problem
     from webhook.kube.cluster import ClusterUnavailable
     from webhook.policy.loader import PolicyError, default_policy, load_policy_file
 
-    if args.in_cluster and (args.kubeconfig or args.context):
-        print("netpol-guard audit: --in-cluster excludes --kubeconfig and --context",
-              file=sys.stderr)
+    problem = audit_problem(args)
+    if problem:
+        print(f"netpol-guard audit: {problem}", file=sys.stderr)
         return EXIT_USAGE
     try:
         policy = load_policy_file(args.policy) if args.policy else default_policy()

@@ -10,6 +10,7 @@ import argparse
 import datetime
 import ipaddress
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,19 +25,37 @@ class CertPaths:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="certs", help="directory to write to (default certs)")
-    parser.add_argument("--service", default="netpol-guard", help="Service name for the SANs")
-    parser.add_argument("--namespace", default="netpol-guard", help="Service namespace")
-    parser.add_argument("--days", type=int, default=365, help="validity in days")
+    # Defaults applied in run(): a flag given for certificates that are kept is refused.
+    parser.add_argument("--service", default=None,
+                        help=f"Service name for the SANs (default {DEFAULT_SERVICE})")
+    parser.add_argument("--namespace", default=None,
+                        help=f"Service namespace (default {DEFAULT_NAMESPACE})")
+    parser.add_argument("--days", type=int, default=None,
+                        help=f"validity in days (default {DEFAULT_DAYS})")
     parser.add_argument("--force", action="store_true", help="overwrite existing files")
+
+
+DEFAULT_SERVICE = "netpol-guard"
+DEFAULT_NAMESPACE = "netpol-guard"
+DEFAULT_DAYS = 365
 
 
 def run(args: argparse.Namespace) -> int:
     paths = paths_in(Path(args.out))
     if paths.cert.exists() and not args.force:
+        shaping = [flag for flag, value in (("--service", args.service),
+                                            ("--namespace", args.namespace),
+                                            ("--days", args.days)) if value is not None]
+        if shaping:
+            # Keeping the files would silently ignore what was asked for.
+            print(f"netpol-guard certs: {paths.cert} exists and {', '.join(shaping)} only shape "
+                  "a new certificate: add --force to replace it", file=sys.stderr)
+            return 2
         print(f"{paths.cert} exists; keeping it (use --force to replace)")
         return 0
-    write_dev_certificates(Path(args.out), service=args.service, namespace=args.namespace,
-                           days=args.days)
+    write_dev_certificates(Path(args.out), service=args.service or DEFAULT_SERVICE,
+                           namespace=args.namespace or DEFAULT_NAMESPACE,
+                           days=args.days if args.days is not None else DEFAULT_DAYS)
     print(f"wrote {paths.ca_cert}, {paths.cert} and {paths.key}")
     return 0
 

@@ -91,13 +91,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the check; returns the exit code."""
+    from webhook.cli.flags import check_problem
     from webhook.cli.report import render, use_colour
     from webhook.kube.cluster import ClusterUnavailable
     from webhook.kube.manifests import ManifestError, load_paths
     from webhook.policy.loader import PolicyError
 
-    if (args.kubeconfig or args.context) and not args.cluster:
-        print("netpol-guard check: --kubeconfig and --context need --cluster", file=sys.stderr)
+    problem = check_problem(args)
+    if problem:
+        print(f"netpol-guard check: {problem}", file=sys.stderr)
         return EXIT_USAGE
     try:
         policy = _load_policy(args.policy)

@@ -29,17 +29,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--policy-configmap", default=DEFAULTS.policy_configmap,
                         help="name of the ConfigMap that holds the policy (its updates are "
                              "validated); default %(default)s")
-    parser.add_argument("--cluster-source", choices=("inventory", "kubernetes"),
-                        default=DEFAULTS.cluster_source,
-                        help="where namespaces and NetworkPolicies come from "
-                             "(default %(default)s)")
+    parser.add_argument("--cluster-source", choices=("inventory", "kubernetes"), default=None,
+                        help="where namespaces and NetworkPolicies come from (default: "
+                             "kubernetes when --kubeconfig or --context is given, else "
+                             "inventory)")
     parser.add_argument("--inventory", default=None,
                         help="directory of Namespace/NetworkPolicy manifests "
                              "(--cluster-source inventory); default: empty")
     parser.add_argument("--kubeconfig", default=None,
-                        help="kubeconfig for --cluster-source kubernetes (default: in-cluster, "
-                             "then $KUBECONFIG)")
-    parser.add_argument("--context", default=None, help="kubeconfig context")
+                        help="kubeconfig of the live cluster (implies --cluster-source "
+                             "kubernetes; default there: in-cluster, then $KUBECONFIG)")
+    parser.add_argument("--context", default=None,
+                        help="kubeconfig context (implies --cluster-source kubernetes)")
     parser.add_argument("--workers", type=int, default=DEFAULTS.workers,
                         help="worker processes (default %(default)s)")
     parser.add_argument("--worker-connections", type=int,
@@ -65,6 +66,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from webhook.cli.flags import UsageError, serve_cluster_source
+
+    try:
+        source = serve_cluster_source(args, default=DEFAULTS.cluster_source)
+    except UsageError as error:
+        print(f"netpol-guard serve: {error}", file=sys.stderr)
+        return 2
     for path in (args.certfile, args.keyfile):
         if not os.path.isfile(path):
             print(f"netpol-guard serve: {path} not found (make dev certificates with "
@@ -78,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     settings = ServeSettings(
         bind=args.bind, certfile=args.certfile, keyfile=args.keyfile,
         client_ca=args.client_ca, policy=args.policy,
-        policy_configmap=args.policy_configmap, cluster_source=args.cluster_source,
+        policy_configmap=args.policy_configmap, cluster_source=source,
         inventory=args.inventory, kubeconfig=args.kubeconfig, context=args.context,
         workers=args.workers, worker_connections=args.worker_connections,
         timeout=args.timeout, graceful_timeout=args.graceful_timeout,
