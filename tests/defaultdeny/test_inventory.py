@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from webhook.kube.cluster import ClusterUnavailable, InventoryCluster
+from webhook.kube.inventory import InventoryCluster
+from webhook.kube.state import ClusterUnavailable
 
 MULTI_DOC = """\
 apiVersion: v1
@@ -117,16 +118,16 @@ def test_reads_kubectl_json_lists(tmp_path: Path) -> None:
 
 def test_live_reads_parse_the_files_only_when_they_changed(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import webhook.kube.cluster
+    import webhook.kube.inventory
 
     parsed: list[Path] = []
-    real_load = webhook.kube.cluster.load_inventory
+    real_load = webhook.kube.inventory.load_inventory
 
     def counting_load(directory: Path, pods: Any = None) -> Any:
         parsed.append(directory)
         return real_load(directory, pods)
 
-    monkeypatch.setattr(webhook.kube.cluster, "load_inventory", counting_load)
+    monkeypatch.setattr(webhook.kube.inventory, "load_inventory", counting_load)
     (tmp_path / "a.yaml").write_text(MULTI_DOC)
     cluster = InventoryCluster(tmp_path)
 

@@ -25,7 +25,8 @@ from tests.conftest import load_review
 from tests.kubeapi_double import KubeAPIDouble, namespace, network_policy
 from webhook.admission.request import AdmissionRequest
 from webhook.admission.wire import parse_review
-from webhook.kube.cluster import ClusterUnavailable, KubernetesCluster, make_cluster
+from webhook.kube.cluster import KubernetesCluster, make_cluster
+from webhook.kube.state import ClusterUnavailable
 from webhook.observe.metrics import API_ERRORS, CACHE_SYNCED, LIVE_CONFIRMS, NAMESPACES
 from webhook.policy.loader import default_policy, load_policy_text
 from webhook.policy.model import Policy
@@ -130,9 +131,9 @@ def test_cache_syncs_namespaces_and_network_policies(api: KubeAPIDouble,
 def test_large_lists_are_read_in_pages_of_one_snapshot(api: KubeAPIDouble,
                                                       make: ClusterFactory,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    import webhook.kube.cluster
+    import webhook.kube.watchcache
 
-    monkeypatch.setattr(webhook.kube.cluster, "LIST_PAGE_SIZE", 3)
+    monkeypatch.setattr(webhook.kube.watchcache, "LIST_PAGE_SIZE", 3)
     for index in range(10):
         api.create(network_policy("team-b", f"allow-{index}", DENY_INGRESS))
     cluster = make()

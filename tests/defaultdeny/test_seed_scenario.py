@@ -19,7 +19,7 @@ import yaml
 from flask.testing import FlaskClient
 
 from tests.conftest import load_review
-from webhook.kube.cluster import InventoryCluster
+from webhook.kube.inventory import InventoryCluster
 from webhook.policy.store import PolicyStore
 from webhook.serving.app import create_app
 

@@ -24,7 +24,8 @@ from webhook.admission.wire import parse_review
 from webhook.engine.defaultdeny import fix_command
 from webhook.engine.dispatch import UNAVAILABLE, ClusterSnapshot, evaluate
 from webhook.engine.networkpolicy import check_network_policy
-from webhook.kube.cluster import ClusterUnavailable, InventoryCluster
+from webhook.kube.inventory import InventoryCluster
+from webhook.kube.state import ClusterUnavailable
 from webhook.observe.metrics import LIVE_CONFIRMS
 from webhook.policy.loader import default_policy, load_policy_text
 from webhook.policy.model import EXEMPT_LABEL, Policy

@@ -20,7 +20,7 @@ from webhook.admission.decision import WARNING_MAX_CHARS, Action, Decision
 from webhook.admission.wire import parse_review
 from webhook.engine.reach import PodInfo, ReachView
 from webhook.engine.reachview import StaticReachView
-from webhook.kube.cluster import ClusterUnavailable
+from webhook.kube.state import ClusterUnavailable
 from webhook.observe.metrics import REACH_DELTAS
 from webhook.policy.loader import default_policy
 from webhook.policy.model import Exemptions, Policy

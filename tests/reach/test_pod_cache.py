@@ -15,7 +15,8 @@ import pytest
 from tests.defaultdeny.test_kube_api import DENY_INGRESS, pod_in, wait_until
 from tests.kubeapi_double import KubeAPIDouble, namespace, network_policy
 from webhook.engine.reach import PodInfo
-from webhook.kube.cluster import ClusterUnavailable, KubernetesCluster
+from webhook.kube.cluster import KubernetesCluster
+from webhook.kube.state import ClusterUnavailable
 from webhook.policy.loader import default_policy
 from webhook.serving.review import review_request
 

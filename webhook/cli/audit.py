@@ -61,7 +61,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the audit; 0 when nothing deny-level was found, 1 otherwise, 2 on errors."""
     from webhook.cli.flags import audit_problem
-    from webhook.kube.cluster import ClusterUnavailable
+    from webhook.kube.state import ClusterUnavailable
     from webhook.policy.loader import PolicyError, default_policy, load_policy_file
 
     problem = audit_problem(args)

@@ -93,8 +93,8 @@ def run(args: argparse.Namespace) -> int:
     """Run the check; returns the exit code."""
     from webhook.cli.flags import check_problem
     from webhook.cli.report import render, use_colour
-    from webhook.kube.cluster import ClusterUnavailable
     from webhook.kube.manifests import ManifestError, load_paths
+    from webhook.kube.state import ClusterUnavailable
     from webhook.policy.loader import PolicyError
 
     problem = check_problem(args)

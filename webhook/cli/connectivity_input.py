@@ -168,8 +168,8 @@ def read_objects(paths: Iterable[str], stdin: Any = None) -> tuple[list[InputObj
 def read_cluster(kubeconfig: str | None, context: str | None) -> list[InputObject]:
     """Namespaces, Pods and NetworkPolicies of the live cluster (already validated and
     defaulted by its API server); raises InputError when the cluster cannot be read."""
-    from webhook.kube.cluster import ClusterUnavailable
     from webhook.kube.snapshot import list_objects_once
+    from webhook.kube.state import ClusterUnavailable
 
     try:
         items = list_objects_once(kubeconfig, context)

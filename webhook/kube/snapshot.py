@@ -2,20 +2,14 @@
 
 ``netpol-guard connectivity --cluster`` and ``diff --cluster`` list namespaces, pods and
 NetworkPolicies once, paged, with the same client and error reporting as the webhook's cache
-(``webhook.kube.cluster``).
+(``webhook.kube.apiclient``).
 """
 
 from __future__ import annotations
 
-from webhook.kube.cluster import (
-    LIST_PAGE_SIZE,
-    ClusterUnavailable,
-    JSONObject,
-    _build_api_client,
-    _describe,
-    _list_items,
-    _read_json,
-)
+from webhook.kube.apiclient import build_api_client, describe_error, list_items, read_json
+from webhook.kube.state import ClusterUnavailable, JSONObject
+from webhook.kube.watchcache import LIST_PAGE_SIZE
 
 
 def list_objects_once(kubeconfig: str | None, context: str | None, *,
@@ -28,9 +22,9 @@ def list_objects_once(kubeconfig: str | None, context: str | None, *,
     from kubernetes import client as k8s_client
 
     try:
-        api_client = _build_api_client(kubeconfig, context)
+        api_client = build_api_client(kubeconfig, context)
     except Exception as error:
-        raise ClusterUnavailable(f"cannot load the kubeconfig: {_describe(error)}") from error
+        raise ClusterUnavailable(f"cannot load the kubeconfig: {describe_error(error)}") from error
     core = k8s_client.CoreV1Api(api_client)
     networking = k8s_client.NetworkingV1Api(api_client)
     calls = (("namespaces", "Namespace", core.list_namespace),
@@ -43,14 +37,15 @@ def list_objects_once(kubeconfig: str | None, context: str | None, *,
             token: str | None = None
             while True:
                 try:
-                    body = _read_json(call(limit=LIST_PAGE_SIZE, _continue=token,
+                    body = read_json(call(limit=LIST_PAGE_SIZE, _continue=token,
                                            _preload_content=False,
                                            _request_timeout=request_timeout))
                 except ClusterUnavailable:
                     raise
                 except Exception as error:
-                    raise ClusterUnavailable(f"cannot list {what}: {_describe(error)}") from error
-                objects.extend(_list_items(body, kind))
+                    raise ClusterUnavailable(
+                        f"cannot list {what}: {describe_error(error)}") from error
+                objects.extend(list_items(body, kind))
                 metadata = body.get("metadata") if isinstance(body, dict) else None
                 token = metadata.get("continue") if isinstance(metadata, dict) else None
                 if not token:

@@ -10,7 +10,7 @@ from webhook.admission.wire import MAX_BODY_BYTES
 from webhook.engine.defaultdeny import POLICY_CONFIGMAP_NAME
 
 if TYPE_CHECKING:
-    from webhook.kube.cluster import ClusterState
+    from webhook.kube.state import ClusterState
     from webhook.policy.store import PolicyStore
 
 

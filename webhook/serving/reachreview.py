@@ -19,7 +19,7 @@ from webhook.engine.defaultdeny import is_terminating
 from webhook.engine.reach import ReachView
 from webhook.engine.reachdelta import BudgetExceeded, reach_delta
 from webhook.engine.reachrule import RULE_ID, reach_violations, skipped_warning
-from webhook.kube.cluster import ClusterState, ClusterUnavailable
+from webhook.kube.state import ClusterState, ClusterUnavailable
 from webhook.observe.metrics import REACH_DELTAS
 from webhook.policy.model import Policy
 

@@ -28,7 +28,7 @@ from webhook.admission.request import AdmissionRequest
 from webhook.engine import dispatch
 from webhook.engine.defaultdeny import POLICY_CONFIGMAP_NAME
 from webhook.engine.dispatch import ClusterSnapshot, Evaluation
-from webhook.kube.cluster import ClusterState, ClusterUnavailable
+from webhook.kube.state import ClusterState, ClusterUnavailable
 from webhook.observe.metrics import LIVE_CONFIRMS
 from webhook.policy.model import Policy
 from webhook.serving.reachreview import with_reach_delta

@@ -40,7 +40,7 @@ from webhook.policy.store import PolicyNotReady
 from webhook.serving.review import review_request
 
 if TYPE_CHECKING:
-    from webhook.kube.cluster import ClusterState
+    from webhook.kube.state import ClusterState
     from webhook.policy.store import PolicyStore
 
 log = logging.getLogger("netpol_guard.server")

@@ -25,7 +25,7 @@ from webhook.serving.validate import (
 )
 
 if TYPE_CHECKING:
-    from webhook.kube.cluster import ClusterState
+    from webhook.kube.state import ClusterState
 
 blueprint = Blueprint("webhook", __name__)
 
