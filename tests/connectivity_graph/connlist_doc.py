@@ -19,7 +19,8 @@ _PROTOCOLS = ("SCTP", "TCP", "UDP")
 
 
 def parse_conns(conns: str) -> dict[str, list[list[int]]]:
-    """`SCTP 1-65535,TCP 80,8080-8090` -> {"SCTP": [[1, 65535]], "TCP": [[80, 80], [8080, 8090]]}."""
+    """`SCTP 1-65535,TCP 80,8080-8090` -> {"SCTP": [[1, 65535]], "TCP": [[80, 80], [8080, 8090]],
+    "UDP": []}."""
     if conns == "All Connections":
         return {p: [[1, 65535]] for p in _PROTOCOLS}
     out: dict[str, list[list[int]]] = {p: [] for p in _PROTOCOLS}
