@@ -177,5 +177,8 @@ def test_pictures_are_offered_exactly_when_their_renderer_is_installed(
     assert "default/frontend[Deployment]" in out
     code, out, _ = run(capsys, "connectivity", "-f", BOUTIQUE, "-o", "html")
     assert code == 0 and "<html" in out.lower() and "default/redis-cart[Deployment]" in out
-    code, _, err = run(capsys, "connectivity", "-f", BOUTIQUE, "-o", "html", "--exposure")
-    assert code == 2 and "--exposure has no html form" in err
+    code, out, _ = run(capsys, "connectivity", "-f", BOUTIQUE, "-o", "html", "--exposure")
+    assert code == 0 and '"fromOutside":[' in out  # the page lists and marks the exposure
+    for picture in ("dot", "svg"):
+        code, _, err = run(capsys, "connectivity", "-f", BOUTIQUE, "-o", picture, "--exposure")
+        assert code == 2 and f"--exposure has no {picture} form" in err

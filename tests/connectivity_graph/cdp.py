@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome-stable", "google-chrome")
 WAIT = 60.0  # seconds for one protocol answer; the browser answers in milliseconds when healthy
 
@@ -27,6 +29,19 @@ def find_chromium() -> str | None:
         if found:
             return found
     return None
+
+
+def chromium_or_skip() -> str:
+    """Chromium's path. Skips when there is none, except in CI (.ci/run installs Debian's
+    chromium), where a missing browser must fail rather than hide the browser tests."""
+    found = find_chromium()
+    if found:
+        return found
+    looked = ", ".join(CANDIDATES)
+    if os.environ.get("CI"):
+        pytest.fail(f"no Chromium on PATH (looked for {looked}); .ci/run installs Debian's "
+                    "chromium")
+    pytest.skip(f"no Chromium on PATH (looked for {looked}): apt-get install chromium")
 
 
 class CDPError(RuntimeError):

@@ -12,15 +12,9 @@ from typing import Any
 
 import pytest
 
-from tests.connectivity_graph.cdp import CANDIDATES, Browser, find_chromium
+from tests.connectivity_graph.cdp import Browser, chromium_or_skip
 from tests.connectivity_graph.connlist_doc import case_document
 from webhook.cli.connectivity_graph import render_html
-
-CHROMIUM = find_chromium()
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None,
-    reason=f"no Chromium on PATH (looked for {', '.join(CANDIDATES)}); "
-           "`apt-get install chromium` (.ci/run installs it)")
 
 STATE = """(() => {
   const cy = netpolGraph.cy, r = cy.container().getBoundingClientRect();
@@ -39,8 +33,7 @@ STATE = """(() => {
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    assert CHROMIUM is not None
-    b = Browser(CHROMIUM, width=1400, height=900)
+    b = Browser(chromium_or_skip(), width=1400, height=900)
     yield b
     b.close()
 
@@ -162,3 +155,25 @@ def test_hostile_names_are_drawn_as_text_and_run_nothing(browser: Browser, tmp_p
     titles = browser.evaluate("netpolGraph.cy.nodes('.workload').map(n => n.data('title'))")
     assert HOSTILE in titles
     assert browser.evaluate("document.querySelector('#warning-list li').textContent") == HOSTILE
+
+
+def test_the_real_html_output_with_exposure_in_the_browser(
+        browser: Browser, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.connectivity_graph.test_command import connectivity, real_document
+
+    doc = real_document(capsys, "--exposure")
+    page = tmp_path / "real.html"
+    page.write_text(connectivity(capsys, "-o", "html", "--exposure"), encoding="utf-8")
+    browser.events.clear()
+    browser.open(page)
+    state = browser.evaluate(STATE)
+    assert {n["id"] for n in state["nodes"] if n["visible"]} == (
+        {w["id"] for w in doc["workloads"]} | {e["id"] for e in doc["externals"]})
+    assert sorted(map(tuple, state["edges"])) == sorted(_pairs(doc))
+    marked = browser.evaluate("netpolGraph.cy.nodes('.exposed').map(n => n.id())")
+    assert marked == doc["exposure"]["fromOutside"]
+    assert browser.evaluate("document.getElementById('legend-exposed').hidden") is False
+    headings = browser.evaluate(
+        "[...document.querySelectorAll('#exposure-body h2')].map(h => h.textContent)")
+    assert "reachable from outside the cluster (1)" in headings
+    assert browser.requested_urls() == [page.resolve().as_uri()]

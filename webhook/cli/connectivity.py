@@ -88,8 +88,8 @@ def run(args: argparse.Namespace) -> int:
     problem = usage_error(PROG, args, with_files=True)
     if problem is None and args.exposure and args.output == "csv":
         problem = "--exposure has no csv form: use -o txt, md or json"
-    if problem is None and args.exposure and args.output in GRAPH_FORMATS:
-        problem = f"--exposure has no {args.output} form: use -o txt, md or json"
+    if problem is None and args.exposure and args.output in ("dot", "svg"):
+        problem = f"--exposure has no {args.output} form: use -o txt, md, json or html"
     if problem:
         print(f"{PROG}: {problem}", file=sys.stderr)
         return EXIT_USAGE
@@ -155,7 +155,7 @@ def write(result: Result, output: str, exposed: Exposure | None) -> int:
     from webhook.connectivity.document import to_document
 
     if output in GRAPH_FORMATS:
-        text = _render_graph(output, to_document(result))
+        text = _render_graph(output, to_document(result, exposed))
         if text is None:
             return EXIT_USAGE
     else:
