@@ -162,3 +162,25 @@ def _request(port: int, context: ssl.SSLContext, method: str, path: str,
         return answer.status, answer.read()
     finally:
         connection.close()
+
+
+def test_connectivity_pictures_come_with_the_wheel(installed: InstalledPackage) -> None:
+    import shutil
+    import zipfile
+
+    package = "webhook/cli/connectivity_graph/"
+    vendor = Path(REPO / package / "vendor")
+    names = set(zipfile.ZipFile(installed.wheel).namelist())
+    shipped = {package + "page.html", package + "page.js"} | {
+        f"{package}vendor/{f.name}" for f in vendor.iterdir()}
+    assert any(n.endswith(".js") for n in shipped) and shipped <= names, shipped - names
+
+    cases = REPO / "tests" / "fixtures" / "connectivity" / "cases"
+    shutil.copytree(cases / "onlineboutique", installed.workdir / "onlineboutique",
+                    dirs_exist_ok=True)
+    done = installed.run("netpol-guard", "connectivity", "-f", "onlineboutique", "-o", "html")
+    assert done.returncode == 0, done.stderr
+    cytoscape = (vendor / "cytoscape.min.js").read_text(encoding="utf-8")
+    assert cytoscape in done.stdout and "default/frontend-99684f7f8[ReplicaSet]" in done.stdout
+    done = installed.run("netpol-guard", "connectivity", "-f", "onlineboutique", "-o", "dot")
+    assert done.returncode == 0 and done.stdout.startswith("digraph connectivity {"), done.stderr
