@@ -48,3 +48,27 @@ def test_deleting_or_replacing_a_policy(case: str) -> None:
     # Replacing a policy by itself changes nothing.
     same = reach_delta(objects, to_policy(first.obj), to_policy(first.obj))
     assert diff(same.before, same.after).entries == []
+
+
+def test_a_new_policy_reading_unseen_labels_ports_or_cidrs_is_evaluated_correctly() -> None:
+    from tests.connectivity.helpers import namespace, pod, policy
+    from webhook.connectivity.analysis import Analysis
+    from webhook.connectivity.model import InputObject, build_model
+
+    objects = [InputObject(o) for o in (
+        namespace("a"), pod("a", "x", {"app": "x", "tier": "1"}),
+        pod("a", "y", {"app": "y", "tier": "2"},
+            [{"name": "web", "containerPort": 8080}]),
+        policy("a", "base", podSelector={"matchLabels": {"app": "x"}}))]
+    analysis = Analysis(build_model(objects))  # built without the new policy's keys and cidrs
+    new_obj = policy("a", "new", podSelector={"matchLabels": {"tier": "2"}},
+                     ingress=[{"from": [{"ipBlock": {"cidr": "10.0.0.0/8"}},
+                                        {"podSelector": {"matchLabels": {"tier": "1"}}}],
+                               "ports": [{"port": "web"}]}])
+    new = to_policy(new_obj)
+    assert not analysis.covers(new)
+    delta = analysis.reach_delta(None, new)
+    expected = [diff_line(e) for e in diff(analyse(objects),
+                                           analyse([*objects, InputObject(new_obj)])).entries]
+    _same([diff_line(e) for e in diff(delta.before, delta.after).entries], expected)
+    assert expected

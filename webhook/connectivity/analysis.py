@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from webhook.connectivity.classes import build_classes
+from webhook.connectivity.classes import build_classes, referenced_keys
 from webhook.connectivity.evaluate import CompiledPolicy, Compiler, Evaluation
 from webhook.connectivity.ipspace import AddressSpace
 from webhook.connectivity.model import InputObject, Model, Policy, WorkloadKey, build_model
@@ -49,7 +49,9 @@ class Analysis:
 
     def __init__(self, model: Model, extra_policies: Iterable[Policy] = ()) -> None:
         self.model = model
-        every = [*model.policies, *extra_policies]
+        self.extra_policies = list(extra_policies)
+        every = [*model.policies, *self.extra_policies]
+        self._keys, self._port_names = referenced_keys(every)
         self.classes = build_classes(model, every)
         self.space = AddressSpace(_networks(every))
         self.compiler = Compiler(model, self.classes, self.space)
@@ -157,8 +159,13 @@ class Analysis:
 
         ``old`` is matched among the model's policies by namespace and name. Both results hold
         only the pairs whose source the changed policy selects for egress or whose destination
-        it selects for ingress: every other pair cannot change.
+        it selects for ingress: every other pair cannot change. A ``new`` policy that reads a
+        label key or port name, or cuts the address space where, no policy of this analysis
+        does is evaluated on an analysis rebuilt with it (the classes would not tell its pods
+        apart).
         """
+        if new is not None and not self.covers(new):
+            return Analysis(self.model, [*self.extra_policies, new]).reach_delta(old, new)
         kept = [c for p, c in zip(self.model.policies, self.compiled, strict=True)
                 if old is None or (p.namespace, p.name) != (old.namespace, old.name)]
         changed = [self.compiler.policy(p) for p in (old, new) if p is not None]
@@ -169,6 +176,13 @@ class Analysis:
         return ReachDelta(
             self.to_result(_touched(self.evaluation(before_policies), rows, columns)),
             self.to_result(_touched(self.evaluation(after_policies), rows, columns)))
+
+
+    def covers(self, policy: Policy) -> bool:
+        """True when the classes and atoms of this analysis can evaluate ``policy``."""
+        keys, names = referenced_keys([policy])
+        return (keys <= self._keys and names <= self._port_names
+                and self.space.has_cuts(_networks([policy])))
 
 
 def _touched(evaluation: Evaluation, rows: set[int], columns: set[int]) -> NodePairs:

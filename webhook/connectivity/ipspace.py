@@ -55,6 +55,20 @@ class AddressSpace:
             self.atoms.extend(Atom(version, s, e - 1) for s, e in zip(starts, bounds,
                                                                       strict=True))
 
+    def has_cuts(self, networks: Iterable[IPNetwork]) -> bool:
+        """True when every network starts and ends on atom boundaries of this space."""
+        for network in networks:
+            starts = self._starts.get(network.version)
+            if starts is None:
+                return False
+            end = int(network.broadcast_address) + 1
+            for point in (int(network.network_address), end):
+                if point <= _family_end(network.version):
+                    index = bisect.bisect_left(starts, point)
+                    if index == len(starts) or starts[index] != point:
+                        return False
+        return True
+
     def covering(self, network: IPNetwork) -> range:
         """The indices of the atoms inside ``network`` (empty for an unanalysed family)."""
         starts = self._starts.get(network.version)
