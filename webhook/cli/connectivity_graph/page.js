@@ -58,6 +58,7 @@
       'arrow-scale': 0.8 } },
     { selector: 'edge.dense.all', style: { 'width': 1.3 } },
     { selector: 'edge.labelled', style: { 'label': 'data(label)' } },
+    { selector: 'edge.mine', style: { 'opacity': 1 } },
     { selector: 'node.focus', style: { 'border-width': 3.5, 'border-color': '#0f172a' } },
     { selector: '.faded', style: { 'opacity': 0.2 } },
     { selector: '.hidden, .ns-off', style: { 'display': 'none' } }
@@ -72,7 +73,7 @@
     ? { name: 'fcose', quality: 'proof', randomize: true, animate: false, fit: true, padding: 20,
         nodeDimensionsIncludeLabels: true, tile: true, tilingPaddingVertical: 14,
         tilingPaddingHorizontal: 14, packComponents: true }
-    : { name: 'dagre', rankDir: 'LR', nodeSep: 22, rankSep: 70, edgeSep: 14, padding: 20, fit: true,
+    : { name: 'dagre', rankDir: 'LR', nodeSep: 18, rankSep: 55, edgeSep: 12, padding: 16, fit: true,
         animate: false, useDagreEdgeControlPoints: true, automaticDagreEdgeStyle: true };
   var focused = null;
 
@@ -125,8 +126,8 @@
     if (node.hasClass('ns-off')) { return; }
     focused = node;
     cy.batch(function () {
-      cy.elements().removeClass('faded hidden focus');
-      var edges = node.connectedEdges();
+      cy.elements().removeClass('faded hidden focus mine');
+      var edges = node.connectedEdges().addClass('mine');
       cy.edges().not(edges).addClass('hidden');
       var keep = edges.connectedNodes().union(node);
       cy.nodes().not('.group').not(keep).addClass('faded');
@@ -137,7 +138,7 @@
   }
   function reset() {
     focused = null;
-    cy.batch(function () { cy.elements().removeClass('faded hidden focus'); });
+    cy.batch(function () { cy.elements().removeClass('faded hidden focus mine'); });
     setEdgeLabels();
     showSelection(null);
   }
