@@ -69,7 +69,7 @@ def test_webhook_network_policy_passes_the_least_privilege_rules(
 
 @pytest.mark.parametrize("scenario", [s for s in SCENARIOS if s != "external-policy-configmap"])
 def test_server_recognises_the_rendered_policy_configmap(scenario: str) -> None:
-    from webhook.engine.defaultdeny import is_policy_configmap
+    from webhook.engine.policyconfigmap import is_policy_configmap
 
     rendered = render_scenario(scenario)
     [configmap] = rendered.of_kind("ConfigMap")

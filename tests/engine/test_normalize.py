@@ -8,14 +8,9 @@ from typing import Any
 import pytest
 
 from tests.engine.npcases import ACCEPTED, netpol, review_object
-from webhook.engine.normalize import (
-    apply_api_defaults,
-    effective_policy_types,
-    normalise_network_policy,
-    parse_cidr,
-    parse_networks,
-    selects_all,
-)
+from webhook.engine.apidefaults import apply_api_defaults, effective_policy_types, selects_all
+from webhook.engine.cidr import parse_cidr, parse_networks
+from webhook.engine.normalize import normalise_network_policy
 
 
 @pytest.mark.parametrize("record", list(ACCEPTED.values()), ids=list(ACCEPTED))

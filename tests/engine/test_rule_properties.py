@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from tests.engine.npcases import USER, netpol
 from webhook.admission.decision import Action
+from webhook.engine.apidefaults import apply_api_defaults
 from webhook.engine.networkpolicy import check_network_policy
-from webhook.engine.normalize import apply_api_defaults
 from webhook.policy.model import RULES, CrossNamespaceAllowance, Policy, default_rules
 
 SETTINGS = settings(max_examples=200, deadline=None,

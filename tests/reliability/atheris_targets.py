@@ -30,8 +30,10 @@ import yaml  # noqa: F401
 with atheris.instrument_imports(include=["webhook"]):
     from webhook.admission.request import UserInfo
     from webhook.admission.wire import BadReview, parse_review
+    from webhook.engine.apidefaults import apply_api_defaults
+    from webhook.engine.cidr import parse_cidr
     from webhook.engine.networkpolicy import check_network_policy
-    from webhook.engine.normalize import apply_api_defaults, normalise_network_policy, parse_cidr
+    from webhook.engine.normalize import normalise_network_policy
     from webhook.policy.globmatch import glob_match
     from webhook.policy.loader import PolicyError, default_policy, load_policy_text
     from webhook.serving.review import review_request

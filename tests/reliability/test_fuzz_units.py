@@ -26,13 +26,10 @@ from hypothesis import strategies as st
 
 from tests.reliability import figures
 from webhook.admission.request import UserInfo
+from webhook.engine.apidefaults import apply_api_defaults, selects_all
+from webhook.engine.cidr import parse_cidr
 from webhook.engine.networkpolicy import check_network_policy
-from webhook.engine.normalize import (
-    apply_api_defaults,
-    normalise_network_policy,
-    parse_cidr,
-    selects_all,
-)
+from webhook.engine.normalize import normalise_network_policy
 from webhook.policy.globmatch import GlobSet, glob_match
 from webhook.policy.loader import PolicyError, default_policy, load_policy_text
 from webhook.policy.model import Policy

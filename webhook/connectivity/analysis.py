@@ -17,7 +17,8 @@ from webhook.connectivity.ipspace import AddressSpace
 from webhook.connectivity.model import InputObject, Model, Policy, WorkloadKey, build_model
 from webhook.connectivity.ports import Conns, union
 from webhook.connectivity.result import Connection, ExternalRange, Node, Result, Workload
-from webhook.engine.normalize import EGRESS, INGRESS, IPNetwork
+from webhook.engine.apidefaults import EGRESS, INGRESS
+from webhook.engine.cidr import IPNetwork
 
 NodePairs = dict[tuple[int, int], Conns]
 

@@ -25,7 +25,8 @@ from webhook.connectivity.ports import (
     union,
 )
 from webhook.connectivity.selectors import matches
-from webhook.engine.normalize import EGRESS, INGRESS, Peer, Port, Rule
+from webhook.engine.apidefaults import EGRESS, INGRESS
+from webhook.engine.normalize import Peer, Port, Rule
 
 # One direction's allowance of a node: None (not isolated: everything), else a list of
 # (nodes, conns) entries; entries with named ports are already resolved.

@@ -13,7 +13,7 @@ import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from webhook.engine.normalize import IPNetwork
+from webhook.engine.cidr import IPNetwork
 
 IPV4_END = (1 << 32) - 1
 IPV6_END = (1 << 128) - 1

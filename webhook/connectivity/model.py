@@ -18,12 +18,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from webhook.engine.normalize import (
-    NAMESPACE_NAME_LABEL,
-    NormalisedNetworkPolicy,
-    apply_api_defaults,
-    normalise_network_policy,
-)
+from webhook.engine.apidefaults import NAMESPACE_NAME_LABEL, apply_api_defaults
+from webhook.engine.normalize import NormalisedNetworkPolicy, normalise_network_policy
 
 DEFAULT_NAMESPACE = "default"
 CONTROLLERS = ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob",

@@ -13,6 +13,8 @@ from typing import Any
 from webhook.admission.decision import Action, Decision, Violation, allow, decide
 from webhook.admission.request import AdmissionRequest
 from webhook.engine import defaultdeny as dd
+from webhook.engine import defaultdeny_verdicts as ddv
+from webhook.engine import policyconfigmap as pcm
 from webhook.engine.networkpolicy import check_network_policy
 from webhook.policy.model import Policy
 
@@ -84,7 +86,7 @@ def needs_state(request: AdmissionRequest) -> bool:
 
 
 def evaluate(request: AdmissionRequest, policy: Policy, snapshot: ClusterSnapshot, *,
-             policy_configmap: str = dd.POLICY_CONFIGMAP_NAME,
+             policy_configmap: str = pcm.POLICY_CONFIGMAP_NAME,
              load_policy: Callable[[str, str], object] | None = None) -> Evaluation:
     """The verdict for ``request`` under ``policy``, given the cluster ``snapshot``.
 
@@ -103,9 +105,9 @@ def evaluate(request: AdmissionRequest, policy: Policy, snapshot: ClusterSnapsho
     elif kind in dd.WORKLOAD_KINDS and operation == "CREATE":
         _workload(request, policy, snapshot, checks)
     elif kind == "ConfigMap" and operation in ("CREATE", "UPDATE"):
-        if dd.is_policy_configmap(request.obj, policy_configmap):
+        if pcm.is_policy_configmap(request.obj, policy_configmap):
             loader = load_policy or _default_loader()
-            checks.on_object.extend(dd.policy_configmap_violations(
+            checks.on_object.extend(pcm.policy_configmap_violations(
                 request.obj or {}, request.subject, loader))
     decision = decide(_subject(request), [*checks.on_object, *checks.on_state], checks.warnings)
     from_state = any(v.action is Action.DENY for v in checks.on_state)
@@ -126,7 +128,7 @@ def _state_or_unavailable(snapshot: ClusterSnapshot, namespace: str, policy: Pol
     records DD005 and returns False."""
     if snapshot.available:
         return True
-    violation = dd.cluster_unavailable_violation(namespace, policy)
+    violation = ddv.cluster_unavailable_violation(namespace, policy)
     if action is not Action.DENY and violation.action is Action.DENY:
         # A check that could at most warn must not deny because its state is missing.
         violation = replace(violation, action=Action.WARN)
@@ -146,7 +148,7 @@ def _network_policy(request: AdmissionRequest, policy: Policy, snapshot: Cluster
     if not _compliance_state_at_hand(request, policy, snapshot, checks,
                                      policy.default_deny.last_deny):
         return
-    violations = dd.last_deny_violations(
+    violations = ddv.last_deny_violations(
         request.old_obj, request.obj if request.operation == "UPDATE" else None,
         request.namespace, snapshot.network_policies, policy, name=request.name)
     checks.on_state.extend(violations)
@@ -161,35 +163,35 @@ def _compliance_state_at_hand(request: AdmissionRequest, policy: Policy,
     """True when the request's namespace needs a compliance check under ``action`` and its
     state is at hand (when it is not, ``checks`` already says what clusterUnavailable wants).
     The namespace is judged by name first, so exempt ones never need cluster state."""
-    if action is Action.OFF or not dd.needs_compliance_check(None, policy, request.user,
+    if action is Action.OFF or not ddv.needs_compliance_check(None, policy, request.user,
                                                               request.namespace):
         return False
     if not _state_or_unavailable(snapshot, request.namespace, policy, checks, action):
         return False
-    return dd.needs_compliance_check(snapshot.namespace, policy, request.user,
+    return ddv.needs_compliance_check(snapshot.namespace, policy, request.user,
                                      request.namespace)
 
 
 def _namespace(request: AdmissionRequest, policy: Policy, snapshot: ClusterSnapshot,
                checks: _Checks) -> None:
     if request.operation == "CREATE" and request.obj is not None:
-        violations, warnings = dd.namespace_create_violations(request.obj, policy, request.user)
+        violations, warnings = ddv.namespace_create_violations(request.obj, policy, request.user)
         checks.on_object.extend(violations)
         checks.warnings.extend(warnings)
         return
     if request.operation != "UPDATE" or request.obj is None:
         return  # DELETE (and CONNECT) of a namespace always passes.
-    label_violations = dd.exempt_label_violations(request.old_obj, request.obj, policy,
+    label_violations = ddv.exempt_label_violations(request.old_obj, request.obj, policy,
                                                   request.user)
     if label_violations:
         checks.on_object.extend(label_violations)
         return
     action = policy.default_deny.namespace_updates
-    if action is Action.OFF or not dd.needs_compliance_check(request.obj, policy, request.user):
+    if action is Action.OFF or not ddv.needs_compliance_check(request.obj, policy, request.user):
         return
     if not _state_or_unavailable(snapshot, request.namespace, policy, checks, action):
         return
-    checks.on_state.extend(dd.namespace_update_violations(
+    checks.on_state.extend(ddv.namespace_update_violations(
         request.old_obj, request.obj, snapshot.network_policies, policy, request.user))
 
 
@@ -198,5 +200,5 @@ def _workload(request: AdmissionRequest, policy: Policy, snapshot: ClusterSnapsh
     if not _compliance_state_at_hand(request, policy, snapshot, checks,
                                      policy.default_deny.workloads):
         return
-    checks.on_state.extend(dd.workload_violations(request.kind, request.namespace,
+    checks.on_state.extend(ddv.workload_violations(request.kind, request.namespace,
                                                   snapshot.network_policies, policy))

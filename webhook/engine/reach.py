@@ -20,8 +20,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from webhook.engine.apidefaults import apply_api_defaults, effective_policy_types
+from webhook.engine.cidr import parse_cidr
 from webhook.engine.conns import ALL, NONE, ConnSet, port_range_conns
-from webhook.engine.normalize import apply_api_defaults, effective_policy_types, parse_cidr
 
 JSONObject = dict[str, Any]
 Labels = Mapping[str, str]

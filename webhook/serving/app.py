@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from flask import Flask
 
 from webhook.admission.wire import MAX_BODY_BYTES
-from webhook.engine.defaultdeny import POLICY_CONFIGMAP_NAME
+from webhook.engine.policyconfigmap import POLICY_CONFIGMAP_NAME
 
 if TYPE_CHECKING:
     from webhook.kube.state import ClusterState

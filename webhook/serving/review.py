@@ -26,8 +26,8 @@ from collections.abc import Callable
 from webhook.admission.decision import Decision
 from webhook.admission.request import AdmissionRequest
 from webhook.engine import dispatch
-from webhook.engine.defaultdeny import POLICY_CONFIGMAP_NAME
 from webhook.engine.dispatch import ClusterSnapshot, Evaluation
+from webhook.engine.policyconfigmap import POLICY_CONFIGMAP_NAME
 from webhook.kube.state import ClusterState, ClusterUnavailable
 from webhook.observe.metrics import LIVE_CONFIRMS
 from webhook.policy.model import Policy

@@ -7,7 +7,7 @@ simply, Namespaces), mirroring kube-apiserver v1.36:
 1. **decode** the manifest as the Go structs would: unknown fields are rejected (fieldValidation
    ``Strict``), warned about (``Warn``) or silently dropped (``Ignore``); wrong JSON types fail;
    ``null`` and empty lists/maps of ``omitempty`` fields vanish (``from: []`` is gone);
-2. **default** with :func:`webhook.engine.normalize.apply_api_defaults` (the same code the engine
+2. **default** with :func:`webhook.engine.apidefaults.apply_api_defaults` (the same code the engine
    uses), so ``policyTypes`` and a port's ``protocol`` are filled in;
 3. **validate** as ``pkg/apis/networking/validation`` does, with its messages word for word
    (``spec.ingress[0].from[0].ipBlock.cidr: Invalid value: "0.0.0.0/00": must not have leading 0s

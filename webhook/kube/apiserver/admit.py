@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 
-from webhook.engine.normalize import apply_api_defaults
+from webhook.engine.apidefaults import apply_api_defaults
 from webhook.kube.apiserver.decode import NAMESPACE_TYPE, NETWORK_POLICY_TYPE, decode_manifest
 from webhook.kube.apiserver.errors import (
     ApiServerResult,
