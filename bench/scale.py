@@ -5,7 +5,7 @@ Two measurements, each in a child process whose peak memory is read with ``os.wa
 
 - ``netpol-guard audit --inventory DIR -o json``: the whole command, JSON List files in (as
   ``kubectl get -o json`` writes them), report out (the parsing is part of it);
-- ``webhook.cli.audit.audit()`` alone over the same objects already in memory as JSON dicts,
+- ``webhook.cli.audit_scan.audit()`` alone over the same objects already in memory as JSON dicts,
   which is what a live audit has after listing the API (the list itself is not timed).
 
 Each namespace gets a default-deny (but 5 % of them lack it) and nine more policies of
@@ -194,7 +194,7 @@ def run_scale(base: Path) -> dict[str, Any]:
 
 def _audit_function_child(path: str) -> None:
     """Child: load the objects, time audit() alone; JSON on stdout."""
-    from webhook.cli.audit import audit
+    from webhook.cli.audit_scan import audit
     from webhook.policy.loader import default_policy
 
     started = time.perf_counter()

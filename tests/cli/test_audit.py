@@ -19,7 +19,7 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from tests.kubeapi_double import KubeAPIDouble, namespace, network_policy
-from webhook.cli.audit import Progress, audit
+from webhook.cli.audit_scan import Progress, audit
 from webhook.cli.main import main
 from webhook.policy.loader import default_policy
 
