@@ -85,6 +85,12 @@ def test_json_files_keep_lines() -> None:
     pytest.param("- a\n- b\n", 1, "expected a Kubernetes object (a mapping), found a list",
                  id="not-a-mapping"),
     pytest.param("a: [1,\n", 2, "invalid YAML", id="unclosed-flow"),
+    pytest.param("a: 1\nb: \"x\x01\"\n", 2,
+                 "invalid YAML: unacceptable character #x0001 (special characters are not allowed)",
+                 id="control-character"),
+    pytest.param("a:\n" + "  - " * 64 + "x\n", 2, "nesting deeper than 64 levels", id="too-deep"),
+    pytest.param("a: 1\n<<: {b: 2}\n", 2, "YAML merge keys (<<) are not allowed", id="merge-key"),
+    pytest.param("a: *x\n", 1, "YAML aliases are not allowed (found alias *x)", id="alias"),
 ])
 def test_refused_input_names_the_line(text: str, line: int, message: str) -> None:
     with pytest.raises(ManifestError) as caught:

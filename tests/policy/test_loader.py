@@ -10,18 +10,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from webhook import yamlio
 from webhook.admission.decision import Action
 from webhook.policy import loader
 from webhook.policy.loader import (
-    MAX_DOCUMENT_BYTES,
     PolicyError,
-    PolicyProblem,
     default_policy,
     load_policy_file,
     load_policy_text,
     validate_policy_text,
 )
 from webhook.policy.model import DEFAULT_EXEMPT_NAMESPACES, RULES, CrossNamespaceAllowance
+from webhook.policy.yamldoc import MAX_DOCUMENT_BYTES, PolicyProblem
 
 from .conftest import CONFIGMAP_FIXTURES, VALID, fixture_policy_text
 
@@ -268,13 +268,13 @@ def test_the_bomb_is_refused_at_its_first_anchor_before_any_alias_is_followed(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Only the first line's events are composed: nothing after the first anchor is read."""
     composed: list[object] = []
-    original = loader._StrictComposer._compose
+    original = yamlio.StrictComposer._compose
 
-    def counting(self: loader._StrictComposer, depth: int) -> object:
+    def counting(self: yamlio.StrictComposer, depth: int) -> object:
         composed.append(self.peek_event())
         return original(self, depth)
 
-    monkeypatch.setattr(loader._StrictComposer, "_compose", counting)
+    monkeypatch.setattr(yamlio.StrictComposer, "_compose", counting)
     problems = validate_policy_text(BOMB * 100)
     assert [p.message for p in problems] == [
         "YAML anchors and aliases are not allowed (found anchor &a); write the value out"]
@@ -360,7 +360,7 @@ def test_the_pure_python_parser_refuses_the_same_way(
         message: str) -> None:
     """Where PyYAML is built without libyaml the same documents fail with the same problems."""
     expected = validate_policy_text(document)
-    monkeypatch.setattr(loader, "_StrictLoader", loader._PyStrictLoader)
+    monkeypatch.setattr(yamlio, "StrictLoader", yamlio.PyStrictLoader)
     problems = validate_policy_text(document)
     if expected[0].message.startswith("not valid YAML"):  # the two parsers word these apart
         assert [(p.path, p.line) for p in problems] == [(p.path, p.line) for p in expected]
@@ -373,5 +373,5 @@ def test_the_pure_python_parser_accepts_the_fixtures(monkeypatch: pytest.MonkeyP
                                                      fixture: str) -> None:
     text = fixture_policy_text(fixture)
     expected = load_policy_text(text)
-    monkeypatch.setattr(loader, "_StrictLoader", loader._PyStrictLoader)
+    monkeypatch.setattr(yamlio, "StrictLoader", yamlio.PyStrictLoader)
     assert load_policy_text(text) == expected

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from webhook.policy.loader import SCHEMA, build_policy, validate_policy_text
+from webhook.policy.build import build_policy
+from webhook.policy.loader import SCHEMA, validate_policy_text
 from webhook.policy.model import RULES, Policy, default_rules
 
 from .conftest import VALID

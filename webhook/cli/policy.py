@@ -13,7 +13,7 @@ import sys
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
-    from webhook.policy.loader import PolicyProblem
+    from webhook.policy.yamldoc import PolicyProblem
 
 EXIT_VALID = 0
 EXIT_INVALID = 1
@@ -52,7 +52,8 @@ def validate_file(name: str, out: TextIO, err: TextIO) -> int:
     """Validate one file (or ``-``) and print the outcome; returns its exit status."""
     import hashlib
 
-    from webhook.policy.loader import MAX_DOCUMENT_BYTES, PolicyProblem, validate_policy_text
+    from webhook.policy.loader import validate_policy_text
+    from webhook.policy.yamldoc import MAX_DOCUMENT_BYTES, PolicyProblem
 
     label = "<stdin>" if name == "-" else name
     try:
@@ -96,7 +97,7 @@ def _policy_in_configmap(data: bytes) -> tuple[str, int | None] | PolicyProblem 
     ``PolicyProblem`` when it is one without a policy, else ``(text, offset)``; the offset is
     None when the text's lines cannot be mapped to the file's (it was not a ``|`` block).
     """
-    from webhook.policy.loader import PolicyProblem, parse_yaml  # noqa: F811 (runtime import)
+    from webhook.policy.yamldoc import PolicyProblem, parse_yaml
 
     parsed = parse_yaml(data)
     document = parsed.data

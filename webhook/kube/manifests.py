@@ -18,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from webhook import yamlio
+
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 STDIN = "-"
 STDIN_NAME = "<stdin>"
@@ -126,78 +128,38 @@ def _child(node: yaml.Node, part: str | int) -> tuple[int, yaml.Node] | None:
     return None
 
 
-# --- strict YAML ---
+# --- strict YAML (webhook/yamlio.py), worded for the manifest reader ---
 
-
-class _Refused(yaml.YAMLError):
-    def __init__(self, message: str, mark: Any) -> None:
-        super().__init__(message)
-        self.message = message
-        self.mark = mark
-
-
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses anchors, aliases, duplicate keys and runaway nesting."""
-
-    _depth = 0
-
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
-        event: Any = self.peek_event()  # type: ignore[no-untyped-call]
-        if isinstance(event, yaml.AliasEvent):
-            raise _Refused(f"YAML aliases are not allowed (found alias *{event.anchor}); "
-                           "write the value out", event.start_mark)
-        anchor = getattr(event, "anchor", None)
-        if anchor is not None:
-            raise _Refused(f"YAML anchors are not allowed (found anchor &{anchor}); "
-                           "write the value out", event.start_mark)
-        self._depth += 1
-        try:
-            if self._depth > MAX_DEPTH:
-                raise _Refused(f"nesting deeper than {MAX_DEPTH} levels", event.start_mark)
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            if isinstance(key_node, yaml.ScalarNode):
-                if key_node.tag == "tag:yaml.org,2002:merge":
-                    raise _Refused("YAML merge keys (<<) are not allowed", key_node.start_mark)
-                if key_node.value in seen:
-                    raise _Refused(f"duplicate key {key_node.value!r}", key_node.start_mark)
-                seen.add(key_node.value)
-        return super().construct_mapping(node, deep=True)
-
-
-# kubectl reads YAML 1.1 like PyYAML does (``yes`` is true, ``010`` is 8), but it keeps a plain
-# ``2024-01-01`` a string: so must we, or a date in an annotation would not decode as a string.
-_StrictLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+_REFUSALS = {
+    yamlio.ALIAS: "YAML aliases are not allowed (found alias *{name}); write the value out",
+    yamlio.ANCHOR: "YAML anchors are not allowed (found anchor &{name}); write the value out",
+    yamlio.TOO_DEEP: f"nesting deeper than {MAX_DEPTH} levels",
+    yamlio.UNEXPECTED_EVENT: "unexpected YAML event {name}",
+    yamlio.MERGE_KEY: "YAML merge keys (<<) are not allowed",
+    yamlio.DUPLICATE_KEY: "duplicate key {name!r}",
 }
 
 
 def _yaml_documents(text: str, source: str) -> Iterator[tuple[Any, yaml.Node]]:
-    loader = _StrictLoader(text)
     try:
-        while loader.check_node():
-            node = loader.get_node()
-            if node is None:
-                continue
-            yield loader.construct_document(node), node
-    except _Refused as err:
-        raise ManifestError(source, _mark_line(err.mark), err.message) from None
+        # MAX_DEPTH counts the root as level 1; the reader counts levels below the root.
+        yield from yamlio.manifest_documents(text, max_depth=MAX_DEPTH - 1)
+    except yamlio.Refused as err:
+        message = _REFUSALS[err.reason].format(name=err.name)
+        raise ManifestError(source, _mark_line(err.mark), message) from None
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         problem = err.problem or str(err)
         if err.context:
             problem = f"{err.context}: {problem}"
         raise ManifestError(source, _mark_line(mark), f"invalid YAML: {problem}") from None
+    except yaml.reader.ReaderError as err:  # a control character the reader refuses
+        line = text.count("\n", 0, err.position) + 1
+        character = err.character if isinstance(err.character, int) else 0
+        raise ManifestError(source, line, f"invalid YAML: unacceptable character "
+                                          f"#x{character:04x} ({err.reason})") from None
     except yaml.YAMLError as err:
         raise ManifestError(source, None, f"invalid YAML: {err}") from None
-    finally:
-        loader.dispose()
 
 
 def _mark_line(mark: Any) -> int | None:

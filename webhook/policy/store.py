@@ -30,14 +30,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from webhook.observe import metrics
-from webhook.policy.loader import (
-    DEFAULT_SOURCE,
-    MAX_DOCUMENT_BYTES,
-    PolicyError,
-    default_policy,
-    load_policy_text,
-)
+from webhook.policy.loader import DEFAULT_SOURCE, PolicyError, default_policy, load_policy_text
 from webhook.policy.model import Policy
+from webhook.policy.yamldoc import MAX_DOCUMENT_BYTES
 
 logger = logging.getLogger("netpol_guard.policy")
 
