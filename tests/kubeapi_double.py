@@ -1,7 +1,12 @@
-"""A test double of the Kubernetes API server: Namespaces, NetworkPolicies and Pods, list and watch.
+"""The one test double of the Kubernetes API server: Namespaces, NetworkPolicies, Pods and
+Secrets, list and watch, discovery and OpenAPI documents for Helm.
 
-There is no real API server in CI, so ``webhook.kube.cluster.KubernetesCluster`` (the official
-``kubernetes`` client underneath) is tested against this double: a real HTTP server (threaded
+Only for what a real API server cannot be made to do on demand: cut watches, 410 Gone, outages
+and injected errors, and state a test sets directly (the Secrets Helm's ``lookup`` finds in
+tests/chart). Behaviour a real kube-apiserver can show is tested against one (tests/e2e).
+
+The cluster cache (``webhook.kube.cluster.KubernetesCluster``, the official ``kubernetes``
+client underneath) is tested against it under faults: a real HTTP server (threaded
 ``http.server`` on 127.0.0.1, a random port) that speaks the wire protocol the client and
 client-go reflectors rely on. It is kept faithful to the protocol by copying what a
 kube-apiserver sends, not what the client happens to accept:
@@ -22,7 +27,12 @@ kube-apiserver sends, not what the client happens to accept:
 - resourceVersions are one global, increasing counter (as etcd's revision is); every object
   carries its own in ``metadata.resourceVersion``; DELETED events carry the last state with a
   new resourceVersion;
-- errors are ``Status`` objects with the HTTP code; a bearer token is required when set.
+- errors are ``Status`` objects with the HTTP code; a bearer token is required when set;
+- for ``helm install --dry-run=server`` (tests/chart): ``/version``, the discovery documents
+  (``/api``, ``/apis``, one per group of the chart's kinds), the OpenAPI v3 documents (only so
+  Helm learns the server validates fields itself) and ``GET`` of single Secrets; every other
+  object of the chart is "not found", and writes are refused with 405 and recorded in
+  ``writes`` (a server-side dry run writes nothing).
 
 Failure injection for the tests: ``drop_watches()`` cuts open watch connections mid-stream (no
 terminating chunk, like a load balancer reset), ``hold_events`` delays watch delivery (a lagging
@@ -38,6 +48,8 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -52,6 +64,7 @@ RESOURCES = {
     "networkpolicies": ("NetworkPolicy", "networking.k8s.io/v1",
                         "/apis/networking.k8s.io/v1/networkpolicies", True),
     "pods": ("Pod", "v1", "/api/v1/pods", True),
+    "secrets": ("Secret", "v1", "/api/v1/secrets", True),
 }
 KIND_TO_RESOURCE = {kind: resource for resource, (kind, *_rest) in RESOURCES.items()}
 
@@ -104,6 +117,8 @@ class KubeAPIDouble:
         self._pages: dict[str, tuple[list[JSONObject], int, int]] = {}
         self._page_counter = 0
         self.list_pages_served = 0
+        self.minor = 36  # the Kubernetes version /version reports: v1.<minor>.0
+        self.writes: list[str] = []
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -138,6 +153,15 @@ class KubeAPIDouble:
         if self._thread is not None:
             self._thread.join(5)
         self._server = None
+
+    @contextmanager
+    def running(self) -> Iterator[KubeAPIDouble]:
+        """Serve for the duration of a ``with`` block."""
+        self.start()
+        try:
+            yield self
+        finally:
+            self.stop()
 
     @property
     def resource_version(self) -> str:
@@ -287,14 +311,14 @@ class KubeAPIDouble:
         return {"kind": f"{kind}List", "apiVersion": api_version, "metadata": metadata,
                 "items": items[start:end]}
 
-    def stream_watch(self, handler: _Handler, route: Route, query: dict[str, str]) -> None:
+    def stream_watch(self, handler: _Handler, route: Route, query: dict[str, str],
+                     drop_generation: int) -> None:
         timeout = float(query.get("timeoutSeconds") or 1800)
         bookmarks = query.get("allowWatchBookmarks") in ("true", "1")
         requested = query.get("resourceVersion") or "0"
         deadline = time.monotonic() + timeout
         handler.start_chunked()
         with self._cond:
-            drop_generation = self._drop_generation
             if requested != "0" and int(requested) < self._compacted:
                 expired = _status(410, "Expired", f"too old resource version: {requested} "
                                                   f"({self._compacted})")
@@ -368,11 +392,19 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
         route = _route(parts.path)
-        self.api.requests.append(("GET", route.resource if route else parts.path, query))
+        with self.api._cond:
+            # A drop_watches() after this request arrived cuts its watch too, as a reset
+            # connection would.
+            drop_generation = self.api._drop_generation
+            self.api.requests.append(("GET", route.resource if route else parts.path, query))
         if self.api.token and self.headers.get("Authorization") != f"Bearer {self.api.token}":
             self.send_json(401, _status(401, "Unauthorized", "Unauthorized"))
             return
         if route is None:
+            document = discovery_document(parts.path, self.api.minor)
+            if document is not None:
+                self.send_json(200, document)
+                return
             self.send_json(404, _status(404, "NotFound", "the server could not find the "
                                                          "requested resource"))
             return
@@ -393,7 +425,7 @@ class _Handler(BaseHTTPRequestHandler):
                 else:
                     self.send_json(200, obj)
             elif query.get("watch") in ("true", "1"):
-                self.api.stream_watch(self, route, query)
+                self.api.stream_watch(self, route, query, drop_generation)
             else:
                 try:
                     self.send_json(200, self.api.list_body(route, query))
@@ -402,6 +434,12 @@ class _Handler(BaseHTTPRequestHandler):
                                                 "parameter is too old"))
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
+
+    def refuse_write(self) -> None:
+        self.api.writes.append(f"{self.command} {self.path}")
+        self.send_json(405, _status(405, "MethodNotAllowed", "this double is read-only"))
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = refuse_write  # noqa: N815 - http.server's naming
 
     def send_json(self, code: int, body: JSONObject) -> None:
         data = json.dumps(body).encode()
@@ -439,6 +477,8 @@ class _Handler(BaseHTTPRequestHandler):
 def _route(path: str) -> Route | None:
     parts = [p for p in path.split("/") if p]
     if parts[:2] == ["api", "v1"] and parts[2:3] == ["namespaces"]:
+        if len(parts) in (5, 6) and parts[4] == "secrets":
+            return Route("secrets", parts[3], parts[5] if len(parts) == 6 else None)
         if len(parts) == 3:
             return Route("namespaces", None, None)
         if len(parts) == 4:
@@ -453,6 +493,78 @@ def _route(path: str) -> Route | None:
             return Route("networkpolicies", rest[1], rest[3] if len(rest) == 4 else None)
     return None
 
+
+# --- discovery, for Helm ---------------------------------------------------------------------
+
+# (group, version) -> [(resource, kind, namespaced)]: the kinds the chart renders.
+DISCOVERY: dict[tuple[str, str], list[tuple[str, str, bool]]] = {
+    ("", "v1"): [("configmaps", "ConfigMap", True), ("secrets", "Secret", True),
+                 ("services", "Service", True), ("serviceaccounts", "ServiceAccount", True),
+                 ("namespaces", "Namespace", False)],
+    ("apps", "v1"): [("deployments", "Deployment", True)],
+    ("policy", "v1"): [("poddisruptionbudgets", "PodDisruptionBudget", True)],
+    ("rbac.authorization.k8s.io", "v1"): [("clusterroles", "ClusterRole", False),
+                                          ("clusterrolebindings", "ClusterRoleBinding", False)],
+    ("networking.k8s.io", "v1"): [("networkpolicies", "NetworkPolicy", True)],
+    ("admissionregistration.k8s.io", "v1"): [
+        ("validatingwebhookconfigurations", "ValidatingWebhookConfiguration", False)],
+}
+
+
+def _group_path(group: str, version: str) -> str:
+    return f"api/{version}" if not group else f"apis/{group}/{version}"
+
+
+def discovery_document(path: str, minor: int) -> JSONObject | None:
+    """``/version``, ``/api``, ``/apis``, a group's resource list or an OpenAPI v3 document;
+    None for any other path."""
+    if path == "/version":
+        return {"major": "1", "minor": str(minor), "gitVersion": f"v1.{minor}.0",
+                "platform": "linux/amd64"}
+    if path == "/api":
+        return {"kind": "APIVersions", "versions": ["v1"]}
+    if path == "/apis":
+        return {"kind": "APIGroupList", "apiVersion": "v1", "groups": [
+            {"name": group, "versions": [{"groupVersion": f"{group}/{version}",
+                                          "version": version}],
+             "preferredVersion": {"groupVersion": f"{group}/{version}", "version": version}}
+            for group, version in DISCOVERY if group]}
+    for (group, version), resources in DISCOVERY.items():
+        if path == "/" + _group_path(group, version):
+            return {"kind": "APIResourceList", "apiVersion": "v1",
+                    "groupVersion": f"{group}/{version}".lstrip("/"),
+                    "resources": [{"name": name, "singularName": "", "kind": kind,
+                                   "namespaced": namespaced,
+                                   "verbs": ["get", "list", "watch", "create", "update",
+                                             "patch", "delete"]}
+                                  for name, kind, namespaced in resources]}
+    if path == "/openapi/v3":
+        return {"paths": {
+            _group_path(g, v): {"serverRelativeURL": f"/openapi/v3/{_group_path(g, v)}?h=1"}
+            for g, v in DISCOVERY}}
+    if path.startswith("/openapi/v3/"):
+        return _openapi(path.removeprefix("/openapi/v3/"))
+    return None
+
+
+def _openapi(group_path: str) -> JSONObject:
+    """A PATCH operation per kind that takes fieldValidation: the server validates."""
+    paths = {}
+    for (group, version), resources in DISCOVERY.items():
+        if _group_path(group, version) != group_path:
+            continue
+        for name, kind, namespaced in resources:
+            scope = "/namespaces/{namespace}" if namespaced else ""
+            paths[f"/{group_path}{scope}/{name}/{{name}}"] = {"patch": {
+                "x-kubernetes-group-version-kind": {"group": group, "version": version,
+                                                    "kind": kind},
+                "parameters": [{"name": "fieldValidation", "in": "query",
+                                "schema": {"type": "string"}}],
+                "responses": {}}}
+    return {"openapi": "3.0.0", "info": {"title": "fake", "version": "v1"}, "paths": paths}
+
+
+# --- objects as the API server stores them ---------------------------------------------------
 
 def namespace(name: str, labels: dict[str, str] | None = None) -> JSONObject:
     """A Namespace as the API server stores it."""

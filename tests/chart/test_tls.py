@@ -12,7 +12,6 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from tests.chart.fake_apiserver import FakeAPIServer
 from tests.chart.rendering import (
     NAMESPACE,
     RELEASE,
@@ -21,6 +20,9 @@ from tests.chart.rendering import (
     render_chart,
     render_scenario,
 )
+from tests.kubeapi_double import KubeAPIDouble
+
+HELM_TOKEN = "test"
 
 
 def service_dns_names(rendered: Rendered, namespace: str = NAMESPACE) -> set[str]:
@@ -126,9 +128,9 @@ def test_cert_manager_with_the_platform_issuer_renders_only_the_certificate() ->
     assert certificate["spec"]["duration"] == "720h"
 
 
-def dry_run_install(fake: FakeAPIServer, values: dict | None = None) -> Rendered:
+def dry_run_install(fake: KubeAPIDouble, values: dict | None = None) -> Rendered:
     """`helm install --dry-run=server` against the fake API server: `lookup` sees its Secrets."""
-    with helm.Config(kube_apiserver=fake.url, kube_token="test", namespace=NAMESPACE,
+    with helm.Config(kube_apiserver=fake.url, kube_token=HELM_TOKEN, namespace=NAMESPACE,
                      storage_driver="memory") as config:
         release = config.install(chart_handle(), RELEASE, values or {}, namespace=NAMESPACE,
                                  dry_run="server")
@@ -150,9 +152,9 @@ def test_upgrade_keeps_the_existing_certificate() -> None:
     """On a cluster, `lookup` finds the Secret of the previous install and the chart reuses it,
     so the pods and the API server keep trusting the same CA."""
     previous = render_chart({}).one("Secret")
-    fake = FakeAPIServer()
+    fake = KubeAPIDouble(token=None)  # the reachability check sends no token
     name = previous["metadata"]["name"]
-    fake.secrets[(NAMESPACE, name)] = installed_secret(name, previous["data"])
+    fake.create(installed_secret(name, previous["data"]))
     with fake.running():
         rendered = dry_run_install(fake)
     assert rendered.one("Secret")["data"] == previous["data"]
@@ -163,10 +165,10 @@ def test_upgrade_keeps_the_existing_certificate() -> None:
 
 def test_install_without_a_usable_secret_generates_a_new_pair() -> None:
     previous = render_chart({}).one("Secret")
-    fake = FakeAPIServer()
+    fake = KubeAPIDouble(token=None)  # the reachability check sends no token
     incomplete = {key: value for key, value in previous["data"].items() if key != "ca.crt"}
     name = previous["metadata"]["name"]
-    fake.secrets[(NAMESPACE, name)] = installed_secret(name, incomplete)
+    fake.create(installed_secret(name, incomplete))
     with fake.running():
         rendered = dry_run_install(fake)
     secret = rendered.one("Secret")["data"]
