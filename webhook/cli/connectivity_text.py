@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from webhook.connectivity.diff import ConnectivityDiff, diff_line
-from webhook.connectivity.document import API_VERSION, to_document
+from webhook.connectivity.document import API_VERSION, document_json
 from webhook.connectivity.exposure import Exposure
 from webhook.connectivity.ports import conns_text
 from webhook.connectivity.result import Result
@@ -32,8 +32,8 @@ def _md_cell(text: str) -> str:
 def render_connectivity(result: Result, output: str, exposure: Exposure | None = None) -> str:
     """The result in ``txt``, ``csv``, ``md`` or ``json``."""
     if output == "json":
-        # Compact: the C encoder only runs without indent (3x faster on 60,000 connections).
-        return json.dumps(to_document(result, exposure), separators=(",", ":")) + "\n"
+        # Compact, from pre-serialised fragments (see document_json).
+        return document_json(result, exposure) + "\n"
     if output == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")

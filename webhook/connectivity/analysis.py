@@ -16,7 +16,7 @@ from webhook.connectivity.evaluate import CompiledPolicy, Compiler, Evaluation
 from webhook.connectivity.ipspace import AddressSpace
 from webhook.connectivity.model import InputObject, Model, Policy, WorkloadKey, build_model
 from webhook.connectivity.ports import Conns, union
-from webhook.connectivity.result import Connection, ExternalRange, Node, Result, Workload
+from webhook.connectivity.result import Connection, ExternalRange, Result, Workload
 from webhook.engine.apidefaults import EGRESS, INGRESS
 from webhook.engine.cidr import IPNetwork
 
@@ -95,7 +95,7 @@ class Analysis:
 
     def to_result(self, pairs: NodePairs) -> Result:
         """Node pairs expanded to workloads; adjacent atoms with equal connections merged."""
-        acc: dict[tuple[Node, Node], Conns] = {}
+        acc: dict[tuple[WorkloadKey, WorkloadKey], Conns] = {}
         external_out: dict[WorkloadKey, dict[int, Conns]] = {}
         external_in: dict[WorkloadKey, dict[int, Conns]] = {}
         offset = self.offset
@@ -104,8 +104,9 @@ class Analysis:
                 for ws in self._workloads_of_class[src]:
                     for wd in self._workloads_of_class[dst]:
                         if ws != wd:
-                            pair = (self.workloads[ws], self.workloads[wd])
-                            acc[pair] = union(acc.get(pair, conns), conns)
+                            # Keyed by the key tuples: they hash faster than Workloads.
+                            known = acc.get((ws, wd))
+                            acc[(ws, wd)] = conns if known is None else union(known, conns)
             elif src < offset:
                 for ws in self._workloads_of_class[src]:
                     row = external_out.setdefault(ws, {})
@@ -114,7 +115,8 @@ class Analysis:
                 for wd in self._workloads_of_class[dst]:
                     row = external_in.setdefault(wd, {})
                     row[src - offset] = union(row.get(src - offset, conns), conns)
-        connections = [Connection(s, d, c) for (s, d), c in acc.items()]
+        workloads = self.workloads
+        connections = [Connection(workloads[s], workloads[d], c) for (s, d), c in acc.items()]
         ranges = self._merged_ranges(external_out)
         for key, row in external_out.items():
             connections.extend(Connection(self.workloads[key], ranges[a], c)

@@ -262,9 +262,29 @@ class Evaluation:
     def all_pairs(self) -> dict[tuple[int, int], Conns]:
         """Every allowed (src, dst) pair of nodes (atom to atom excluded)."""
         pairs: dict[tuple[int, int], Conns] = {}
-        for src in range(self.count + self.atoms):
+        for src in range(self.count):
             for dst, conns in self.row(src).items():
                 pairs[(src, dst)] = conns
+        # External sources have no egress policy: only the destination's ingress decides, and
+        # classes with the same policies share one allowance, so read each allowance once.
+        atoms = range(self.count, self.count + self.atoms)
+        by_allowance: dict[int, dict[int, Conns]] = {}
+        for dst in range(self.count):
+            ingress = self.ingress(dst)
+            if ingress is None:
+                for atom in atoms:
+                    pairs[(atom, dst)] = ALL_CONNS
+                continue
+            admitted = by_allowance.get(id(ingress))
+            if admitted is None:
+                admitted = {}
+                for nodes, conns in ingress:
+                    for node in nodes:
+                        if node >= self.count:
+                            admitted[node] = union(admitted.get(node, NO_CONNS), conns)
+                by_allowance[id(ingress)] = admitted
+            for atom, conns in admitted.items():
+                pairs[(atom, dst)] = conns
         return pairs
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from webhook.connectivity.ipspace import address_text, range_cidrs
 from webhook.connectivity.ports import Conns, conns_text
@@ -52,9 +53,11 @@ class ExternalRange:
 Node = Workload | ExternalRange
 
 
-@dataclass(frozen=True, slots=True)
-class Connection:
-    """``src`` may reach ``dst`` with ``conns`` (never empty)."""
+class Connection(NamedTuple):
+    """``src`` may reach ``dst`` with ``conns`` (never empty).
+
+    A named tuple: a result may hold hundreds of thousands, and a frozen dataclass costs
+    several times as much to build."""
 
     src: Node
     dst: Node
