@@ -182,3 +182,15 @@ def test_pictures_are_offered_exactly_when_their_renderer_is_installed(
     for picture in ("dot", "svg"):
         code, _, err = run(capsys, "connectivity", "-f", BOUTIQUE, "-o", picture, "--exposure")
         assert code == 2 and f"--exposure has no {picture} form" in err
+
+
+def test_diff_reads_new_from_stdin(capsys: pytest.CaptureFixture[str],
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from webhook.cli.connectivity_input import read_sources
+
+    items = [o.obj for o in read_sources([str(NEW1A)]).objects]
+    monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(
+        {"apiVersion": "v1", "kind": "List", "items": items})))
+    code, out, _ = run(capsys, "diff", str(OLD1), "-")
+    _, expected, _ = run(capsys, "diff", str(OLD1), str(NEW1A))
+    assert code == 0 and out == expected and "diff-type: removed" in out
