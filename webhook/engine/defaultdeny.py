@@ -139,12 +139,14 @@ def missing_directions(policies: Iterable[JSONObject],
 
 
 def name_of(obj: JSONObject | None) -> str:
+    """``metadata.name`` of an object ("" when missing or not an object)."""
     metadata = obj.get("metadata") if isinstance(obj, dict) else None
     name = metadata.get("name") if isinstance(metadata, dict) else None
     return name if isinstance(name, str) else ""
 
 
 def labels_of(obj: JSONObject | None) -> JSONObject:
+    """``metadata.labels`` of an object (empty when missing)."""
     metadata = obj.get("metadata") if isinstance(obj, dict) else None
     labels = metadata.get("labels") if isinstance(metadata, dict) else None
     return labels if isinstance(labels, dict) else {}
@@ -187,6 +189,7 @@ def is_terminating(namespace_obj: JSONObject | None) -> bool:
 
 
 def user_exempt(policy: Policy, user: UserInfo) -> bool:
+    """True when the user is one of ``defaultDeny.exemptions.principals``."""
     return policy.default_deny.exemptions.principals.includes(user)
 
 
@@ -206,4 +209,5 @@ def fix_command(namespace: str, directions: Sequence[str]) -> str:
 
 
 def directions_text(directions: Sequence[str]) -> str:
+    """The directions joined for a message (``Ingress and Egress``)."""
     return " and ".join(directions)

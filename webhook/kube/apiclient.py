@@ -12,11 +12,14 @@ from webhook.kube.state import ClusterUnavailable, JSONObject
 
 
 def status_code(error: BaseException) -> int | None:
+    """The HTTP status of a client error, None when it has none."""
     status = getattr(error, "status", None)
     return status if isinstance(status, int) else None
 
 
 def build_api_client(kubeconfig: str | None, context: str | None) -> Any:
+    """A client from ``kubeconfig``/``context``, else in-cluster config, else the default
+    kubeconfig."""
     from kubernetes import client as k8s_client
     from kubernetes import config as k8s_config
 
@@ -33,6 +36,7 @@ def build_api_client(kubeconfig: str | None, context: str | None) -> Any:
 
 
 def read_json(response: Any) -> Any:
+    """The JSON body of a raw response (``_preload_content=False``), releasing the connection."""
     try:
         return json.loads(response.data)
     finally:
@@ -40,6 +44,7 @@ def read_json(response: Any) -> Any:
 
 
 def list_items(body: Any, kind: str) -> list[JSONObject]:
+    """The items of a ``*List`` body with their kind restored; ClusterUnavailable without items."""
     items = body.get("items") if isinstance(body, dict) else None
     if not isinstance(items, list):
         raise ClusterUnavailable(f"the API server sent a {kind} list without items")
@@ -66,6 +71,7 @@ def iter_lines(response: Any) -> Iterator[str]:
 
 
 def close_response(response: Any) -> None:
+    """Close a streaming response, shutting its socket first so a blocked read returns."""
     if response is None:
         return
     try:
@@ -84,6 +90,7 @@ def close_response(response: Any) -> None:
 
 
 def describe_error(error: BaseException) -> str:
+    """``HTTP 403 Forbidden``, or the exception's type and text."""
     status = status_code(error)
     reason = getattr(error, "reason", None)
     if status:

@@ -27,12 +27,14 @@ RuleCheck = Callable[[NormalisedNetworkPolicy, RuleConfig, Policy], list[Finding
 
 
 def finding(path: str, message: str, short: str) -> Finding:
+    """A Finding, its short form cut to ``SHORT_MAX_CHARS``."""
     if len(short) > SHORT_MAX_CHARS:
         short = short[: SHORT_MAX_CHARS - 1] + "…"
     return Finding(path, message, short)
 
 
 def dns_allowance_on(policy: Policy) -> bool:
+    """True when NP002's ``allowDns`` lets egress rules to port 53 omit ``to``."""
     config = policy.rules.get("NP002")
     return config is not None and config.allow_dns
 

@@ -68,6 +68,7 @@ class Cidr:
 
 
 def parse_cidr_sloppy(value: str) -> Cidr | None:
+    """Go's net.ParseCIDR (leading zeros allowed), None when it fails."""
     addr_text, slash, prefix_text = value.partition("/")
     if not slash:
         return None

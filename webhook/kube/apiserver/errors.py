@@ -54,18 +54,22 @@ def go_quote(text: str) -> str:
 
 
 def required(path: str, detail: str = "") -> FieldError:
+    """field.Required."""
     return FieldError(path, "Required value", detail=detail)
 
 
 def forbidden(path: str, detail: str) -> FieldError:
+    """field.Forbidden."""
     return FieldError(path, "Forbidden", detail=detail)
 
 
 def invalid(path: str, value: Any, detail: str) -> FieldError:
+    """field.Invalid."""
     return FieldError(path, "Invalid value", value, detail)
 
 
 def not_supported(path: str, value: Any, supported: tuple[str, ...]) -> FieldError:
+    """field.NotSupported."""
     detail = "supported values: " + ", ".join(go_quote(s) for s in supported)
     return FieldError(path, "Unsupported value", value, detail)
 
@@ -91,6 +95,7 @@ class ApiServerResult:
 
 def rejected(message: str, errors: list[str], warnings: list[str],
               paths: list[str]) -> ApiServerResult:
+    """The verdict on a manifest the API server refuses."""
     return ApiServerResult(accepted=False, errors=errors, warnings=warnings, defaulted=None,
                            message=message, error_paths=paths)
 

@@ -131,6 +131,7 @@ def _validate_peer(peer: JSONObject, path: str, opts: ValidationOptions) -> Iter
 
 
 def validate_spec(spec: JSONObject, opts: ValidationOptions) -> Iterator[FieldError]:
+    """ValidateNetworkPolicySpec: selectors, ports, peers and policyTypes."""
     yield from _validate_selector(spec.get("podSelector"), "spec.podSelector", opts)
     for direction, peers_key in (("ingress", "from"), ("egress", "to")):
         for index, rule in enumerate(spec.get(direction) or []):
@@ -150,6 +151,7 @@ def validate_spec(spec: JSONObject, opts: ValidationOptions) -> Iterator[FieldEr
 
 
 def collect_cidrs(obj: JSONObject | None) -> frozenset[str]:
+    """Every CIDR the stored object holds (validated leniently on UPDATE)."""
     values: set[str] = set()
     spec = (obj or {}).get("spec") or {}
     for direction, peers_key in (("ingress", "from"), ("egress", "to")):
@@ -163,6 +165,7 @@ def collect_cidrs(obj: JSONObject | None) -> frozenset[str]:
 
 
 def has_invalid_selector_values(obj: JSONObject | None) -> bool:
+    """True when the stored object has a selector value that is no longer valid (ratcheting)."""
     spec = (obj or {}).get("spec") or {}
     selectors = [spec.get("podSelector")]
     for direction, peers_key in (("ingress", "from"), ("egress", "to")):

@@ -11,6 +11,7 @@ TOTAL_ANNOTATION_SIZE_LIMIT = 256 * 1024
 
 
 def validate_labels(labels: Mapping[str, str] | None, path: str) -> Iterator[FieldError]:
+    """ValidateLabels: every key and value."""
     for key in sorted(labels or {}):
         for msg in is_label_key(key):
             yield invalid(path, key, msg)

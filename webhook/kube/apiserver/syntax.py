@@ -46,6 +46,7 @@ def _max_len(length: int, unit: str = "characters") -> str:
 # 110-135 of the verdict corpus); v1.36 says "bytes" for label keys and values and
 # "characters" for names and port names.
 def byte_len(value: str) -> int:
+    """The length Go's len() gives: UTF-8 bytes."""
     return len(value.encode("utf-8", "surrogatepass"))
 
 
@@ -128,4 +129,5 @@ def is_port_name(value: str) -> list[str]:
 
 
 def port_num_errors(value: int) -> list[str]:
+    """validation.IsValidPortNum."""
     return [] if 1 <= value <= 65535 else ["must be between 1 and 65535, inclusive"]
