@@ -113,14 +113,17 @@ def compile_selector(selector: Any) -> Matcher | None:
     """A label selector as a function; None when it selects everything."""
     if not isinstance(selector, dict):
         return None
-    pinned = tuple((selector.get("matchLabels") or {}).items())
+    pinned = dict(selector.get("matchLabels") or {}).items()
     requirements = tuple(_requirement(e) for e in selector.get("matchExpressions") or ())
-    if not pinned and not requirements:
-        return None
+    if not requirements:
+        if not pinned:
+            return None
+        # A set comparison of items views runs in C: most selectors are matchLabels only.
+        return lambda labels: pinned <= labels.items()
 
     def matches(labels: Labels) -> bool:
-        return (all(labels.get(k) == v for k, v in pinned)
-                and all(requirement(labels) for requirement in requirements))
+        return pinned <= labels.items() and all(requirement(labels)
+                                                for requirement in requirements)
     return matches
 
 

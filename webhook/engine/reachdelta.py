@@ -20,6 +20,7 @@ from webhook.engine.reach import (
     Endpoint,
     JSONObject,
     Labels,
+    Peer,
     PodInfo,
     ReachView,
     allowed,
@@ -88,6 +89,9 @@ class _State:
     view: ReachView
     labels: Mapping[str, Labels]
     override: tuple[str, str, JSONObject | None] | None = None
+    # Governors of pods outside the changed namespace are the same before and after: both
+    # states may share this cache.
+    shared: dict[tuple[int, str], tuple[CompiledPolicy, ...]] = field(default_factory=dict)
     _policies: dict[str, list[CompiledPolicy]] = field(default_factory=dict)
     _governing: dict[tuple[int, str], tuple[CompiledPolicy, ...]] = field(default_factory=dict)
 
@@ -104,10 +108,12 @@ class _State:
 
     def governors(self, pod: PodInfo, direction: str) -> tuple[CompiledPolicy, ...]:
         key = (id(pod), direction)
-        cached = self._governing.get(key)
+        cache = (self._governing if self.override is not None
+                 and pod.namespace == self.override[0] else self.shared)
+        cached = cache.get(key)
         if cached is None:
             cached = governing(self.policies(pod.namespace), direction, pod)
-            self._governing[key] = cached
+            cache[key] = cached
         return cached
 
     def conns(self, src: Endpoint, dst: Endpoint) -> ConnSet:
@@ -188,66 +194,109 @@ def reach_delta(view: ReachView, namespace: str, name: str, old: JSONObject | No
     timer = _Clock(deadline, clock)
     namespaces = sorted(set(view.namespaces_with_pods()) | {namespace})
     labels = _labels(view, namespaces)
-    before = _State(view, labels, (namespace, name, old))
-    after = _State(view, labels, (namespace, name, new))
+    shared: dict[tuple[int, str], tuple[CompiledPolicy, ...]] = {}
+    before = _State(view, labels, (namespace, name, old), shared)
+    after = _State(view, labels, (namespace, name, new), shared)
     changed = [compile_policy(_placed(p, namespace)) for p in (old, new) if p is not None]
-    local = list(view.classes_in(namespace))
-    affected = [c for c in local if any(p.selects_pod(c) for p in changed)]
+    affected = [c for c in view.classes_in(namespace) if any(p.selects_pod(c) for p in changed)]
     if not affected:
         return ReachDelta()
-    ingress = any(p.ingress is not None for p in changed)
-    egress = any(p.egress is not None for p in changed)
     # External sources only meet the ingress of affected pods, external destinations only
     # their egress: the blocks of this namespace's policies (both sides) cut the atoms.
     atoms = atoms_of([b for state in (before, after) for p in state.policies(namespace)
                       for b in p.blocks()])
-    classes = [c for ns in namespaces for c in
-               (local if ns == namespace else view.classes_in(ns))]
-    pairs: list[tuple[Endpoint, Endpoint]] = []
-    others: list[Endpoint] = [*classes, *atoms]
-    if ingress:
-        pairs.extend((src, dst) for dst in affected for src in others if src is not dst)
-    if egress:
-        chosen = {(id(s), id(d)) for s, d in pairs}
-        pairs.extend((src, dst) for src in affected for dst in others
-                     if src is not dst and (id(src), id(dst)) not in chosen)
+    peers = _Peers(view, namespaces, labels, (before, after))
+    pairs: dict[tuple[int, int], tuple[Endpoint, Endpoint]] = {}
+    for direction in ("ingress", "egress"):
+        if not any((p.ingress if direction == "ingress" else p.egress) is not None
+                   for p in changed):
+            continue
+        for pod in affected:
+            others: list[Endpoint] = [*peers.candidates(pod, direction), *atoms]
+            for other in others:
+                if other is pod:
+                    continue
+                pair: tuple[Endpoint, Endpoint] = ((other, pod) if direction == "ingress"
+                                                   else (pod, other))
+                pairs.setdefault((id(pair[0]), id(pair[1])), pair)
     was: dict[tuple[str, str], ConnSet] = {}
     now: dict[tuple[str, str], ConnSet] = {}
-    for src, dst in pairs:
+    for src, dst in pairs.values():
         timer.tick()
         _accumulate(was, src, dst, before.conns(src, dst))
         _accumulate(now, src, dst, after.conns(src, dst))
-    _add_unaffected_classes(was, now, classes, atoms, {id(c) for c in affected}, before, timer)
+    _add_unaffected_classes(was, now, view, atoms, {id(c) for c in affected}, before, timer)
     changes = tuple(PairChange(src, dst, was.get((src, dst), NONE), now.get((src, dst), NONE))
                     for src, dst in sorted(set(was) | set(now))
                     if was.get((src, dst), NONE) != now.get((src, dst), NONE))
-    exposed_all = tuple(sorted({c.workload for c in affected if ingress
-                                and open_to_all_namespaces(after.governors(c, "ingress"))
-                                and not open_to_all_namespaces(before.governors(c, "ingress"))}))
+    exposed_all = tuple(sorted({
+        c.workload for c in affected
+        if open_to_all_namespaces(after.governors(c, "ingress"))
+        and not open_to_all_namespaces(before.governors(c, "ingress"))}))
     outside = tuple(sorted({c.dst for c in changes if c.src.endswith("[External]")
                             and (c.after - c.before)}))
     return ReachDelta(changes, frozenset(c.workload for c in affected), exposed_all, outside)
 
 
+class _Peers:
+    """The pod classes a pod's policies can let in (or out to), before or after the change:
+    only those can have a connection with it, so only those are evaluated."""
+
+    def __init__(self, view: ReachView, namespaces: Sequence[str], labels: Mapping[str, Labels],
+                 states: Sequence[_State]) -> None:
+        self.view, self.namespaces, self.labels, self.states = view, namespaces, labels, states
+
+    def _every(self) -> list[PodInfo]:
+        return [c for ns in self.namespaces for c in self.view.classes_in(ns)]
+
+    def candidates(self, pod: PodInfo, direction: str) -> list[PodInfo]:
+        found: dict[int, PodInfo] = {}
+        for state in self.states:
+            governors = state.governors(pod, direction)
+            if not governors:
+                return self._every()  # not isolated: everything may connect
+            for policy in governors:
+                for rule in (policy.ingress if direction == "ingress" else policy.egress) or ():
+                    if rule.peers is None:
+                        return self._every()
+                    for peer in rule.peers:
+                        self._add(found, peer, policy.namespace)
+        return list(found.values())
+
+    def _add(self, found: dict[int, PodInfo], peer: Peer, policy_namespace: str) -> None:
+        if peer.blocks is not None:
+            return
+        if peer.own_namespace:
+            namespaces: Iterable[str] = (policy_namespace,)
+        elif peer.all_namespaces or peer.namespaces is None:
+            namespaces = self.namespaces
+        else:
+            matcher = peer.namespaces
+            namespaces = [ns for ns in self.namespaces if matcher(self.labels[ns])]
+        for namespace in namespaces:
+            for pod in self.view.classes_in(namespace):
+                if peer.pods is None or peer.pods(pod.labels):
+                    found[id(pod)] = pod
+
+
 def _add_unaffected_classes(was: dict[tuple[str, str], ConnSet],
-                            now: dict[tuple[str, str], ConnSet], classes: Sequence[PodInfo],
+                            now: dict[tuple[str, str], ConnSet], view: ReachView,
                             atoms: Sequence[Atom], affected: set[int], state: _State,
                             timer: _Clock) -> None:
     """A workload with classes the change does not select keeps their connections: add them
     to the workload pairs the delta touched, so both sides compare whole workloads."""
     touched = set(was) | set(now)
-    by_workload: dict[str, list[Endpoint]] = {atom_id(atom): [atom] for atom in atoms}
-    for pod in classes:
-        by_workload.setdefault(pod.workload, []).append(pod)
-    mixed = {w for w, pods in by_workload.items()
+    ends: dict[str, list[Endpoint]] = {atom_id(atom): [atom] for atom in atoms}
+    for workload in {w for pair in touched for w in pair} - set(ends):
+        namespace = workload.split("/", 1)[0]
+        ends[workload] = [c for c in view.classes_in(namespace) if c.workload == workload]
+    mixed = {w for w, pods in ends.items()
              if len(pods) > 1 and any(id(p) in affected for p in pods)}
-    if not mixed:
-        return
     for src_id, dst_id in touched:
         if src_id not in mixed and dst_id not in mixed:
             continue
-        for src in by_workload.get(src_id, ()):
-            for dst in by_workload.get(dst_id, ()):
+        for src in ends[src_id]:
+            for dst in ends[dst_id]:
                 if id(src) in affected or id(dst) in affected:
                     continue
                 timer.tick()
