@@ -72,7 +72,7 @@ class ConnSet:
         return bool(self.sctp or self.tcp or self.udp)
 
     def __or__(self, other: ConnSet) -> ConnSet:
-        if not other:
+        if not other or other == self:
             return self
         if not self:
             return other
@@ -80,6 +80,13 @@ class ConnSet:
                                                           strict=True)))
 
     def __and__(self, other: ConnSet) -> ConnSet:
+        # Most intersections meet everything, nothing or the same set: no ranges to walk.
+        if other is ALL or other == self:
+            return self
+        if self is ALL:
+            return other
+        if not self or not other:
+            return NONE
         return ConnSet(*(_intersect(a, b) for a, b in zip(self._parts(), other._parts(),
                                                           strict=True)))
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -65,6 +65,15 @@ class ReachView(Protocol):
 
     def policies_in(self, namespace: str) -> Sequence[JSONObject]:
         """The NetworkPolicies of ``namespace``."""
+        ...
+
+    def namespace_version(self, namespace: str) -> Hashable:
+        """Changes whenever a pod or a policy of ``namespace`` changes."""
+        ...
+
+    def memo(self) -> dict[Any, Any]:
+        """A dict the analysis keeps derived data in, for as long as the view lives (entries
+        are checked against ``namespace_version``)."""
         ...
 
 

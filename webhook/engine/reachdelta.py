@@ -10,7 +10,7 @@ analysis of one state (for audits and to check the delta against).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from webhook.engine.conns import NONE, ConnSet
@@ -30,6 +30,7 @@ from webhook.engine.reach import (
     governing,
     namespace_labels_of,
     open_to_all_namespaces,
+    rule_ports,
 )
 
 # Deadline checks every this many evaluated pairs: cheap enough, fine enough for a 1 ms budget.
@@ -83,48 +84,94 @@ def _placed(obj: JSONObject, namespace: str) -> JSONObject:
 
 
 @dataclass(slots=True)
+class _Namespace:
+    """A namespace's compiled policies and its pods' governors, kept in the view's memo while
+    ``version`` (its pods and policies) stays the same."""
+
+    version: Hashable
+    policies: list[CompiledPolicy]
+    # (id(pod), direction) -> (pod, governors); the pod is kept to check the id's identity.
+    governors: dict[tuple[int, str], tuple[PodInfo, tuple[CompiledPolicy, ...]]] = field(
+        default_factory=dict)
+
+
+def _namespace(view: ReachView, namespace: str) -> _Namespace:
+    memo = view.memo()
+    version = view.namespace_version(namespace)
+    entry = memo.get(("namespace", namespace))
+    if not isinstance(entry, _Namespace) or entry.version != version:
+        entry = _Namespace(version, [compile_policy(p) for p in view.policies_in(namespace)])
+        memo[("namespace", namespace)] = entry
+    return entry
+
+
+@dataclass(slots=True)
+class _Side:
+    """What an affected pod's policies allow in one direction: per pod class (by id), unless
+    ``open_all`` (not isolated, or a rule without peers): then every class is evaluated."""
+
+    open_all: bool
+    admitted: dict[int, tuple[PodInfo, ConnSet]] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
 class _State:
     """The cluster under one set of policies (before or after), evaluated lazily."""
 
     view: ReachView
     labels: Mapping[str, Labels]
-    override: tuple[str, str, JSONObject | None] | None = None
-    # Governors of pods outside the changed namespace are the same before and after: both
-    # states may share this cache.
-    shared: dict[tuple[int, str], tuple[CompiledPolicy, ...]] = field(default_factory=dict)
-    _policies: dict[str, list[CompiledPolicy]] = field(default_factory=dict)
+    # The changed policy: (namespace, name, the object on this side or None); none for a
+    # plain analysis.
+    override: tuple[str, str, JSONObject | None] = ("", "", None)
+    sides: dict[tuple[int, str], _Side] = field(default_factory=dict)
+    _changed: list[CompiledPolicy] | None = None
     _governing: dict[tuple[int, str], tuple[CompiledPolicy, ...]] = field(default_factory=dict)
+    _entries: dict[str, _Namespace] = field(default_factory=dict)
+
+    def _entry(self, namespace: str) -> _Namespace:
+        entry = self._entries.get(namespace)
+        if entry is None:
+            entry = self._entries[namespace] = _namespace(self.view, namespace)
+        return entry
 
     def policies(self, namespace: str) -> list[CompiledPolicy]:
-        cached = self._policies.get(namespace)
-        if cached is None:
-            objects = self.view.policies_in(namespace)
-            if self.override is not None and self.override[0] == namespace:
-                cached = _with_policy(objects, *self.override)
-            else:
-                cached = [compile_policy(p) for p in objects]
-            self._policies[namespace] = cached
-        return cached
+        if namespace != self.override[0]:
+            return self._entry(namespace).policies
+        if self._changed is None:
+            self._changed = _with_policy(self.view.policies_in(namespace), *self.override)
+        return self._changed
 
     def governors(self, pod: PodInfo, direction: str) -> tuple[CompiledPolicy, ...]:
         key = (id(pod), direction)
-        cache = (self._governing if self.override is not None
-                 and pod.namespace == self.override[0] else self.shared)
-        cached = cache.get(key)
-        if cached is None:
-            cached = governing(self.policies(pod.namespace), direction, pod)
-            cache[key] = cached
-        return cached
+        if pod.namespace == self.override[0]:
+            cached = self._governing.get(key)
+            if cached is None:
+                cached = self._governing[key] = governing(self.policies(pod.namespace),
+                                                          direction, pod)
+            return cached
+        entry = self._entry(pod.namespace)
+        found = entry.governors.get(key)
+        if found is None or found[0] is not pod:
+            found = (pod, governing(entry.policies, direction, pod))
+            entry.governors[key] = found
+        return found[1]
+
+    def _allowed(self, subject: PodInfo, direction: str, other: Endpoint) -> ConnSet:
+        side = self.sides.get((id(subject), direction))
+        if side is not None and not side.open_all and isinstance(other, PodInfo):
+            admitted = side.admitted.get(id(other))
+            return admitted[1] if admitted is not None and admitted[0] is other else NONE
+        return allowed(self.governors(subject, direction), direction, subject, other,
+                       self.labels)
 
     def conns(self, src: Endpoint, dst: Endpoint) -> ConnSet:
         """Allowed connections from ``src`` to ``dst``: the destination's ingress first (it
         is most often the one that allows nothing), then the source's egress."""
-        ingress = (allowed(self.governors(dst, "ingress"), "ingress", dst, src, self.labels)
-                   if isinstance(dst, PodInfo) else None)
+        ingress = self._allowed(dst, "ingress", src) if isinstance(dst, PodInfo) else None
         if ingress is not None and not ingress:
             return NONE
         if isinstance(src, PodInfo):
-            egress = allowed(self.governors(src, "egress"), "egress", src, dst, self.labels)
+            egress = self._allowed(src, "egress", dst)
             return egress if ingress is None else egress & ingress
         return ingress if ingress is not None else NONE
 
@@ -194,9 +241,8 @@ def reach_delta(view: ReachView, namespace: str, name: str, old: JSONObject | No
     timer = _Clock(deadline, clock)
     namespaces = sorted(set(view.namespaces_with_pods()) | {namespace})
     labels = _labels(view, namespaces)
-    shared: dict[tuple[int, str], tuple[CompiledPolicy, ...]] = {}
-    before = _State(view, labels, (namespace, name, old), shared)
-    after = _State(view, labels, (namespace, name, new), shared)
+    before = _State(view, labels, (namespace, name, old))
+    after = _State(view, labels, (namespace, name, new))
     changed = [compile_policy(_placed(p, namespace)) for p in (old, new) if p is not None]
     affected = [c for c in view.classes_in(namespace) if any(p.selects_pod(c) for p in changed)]
     if not affected:
@@ -212,7 +258,7 @@ def reach_delta(view: ReachView, namespace: str, name: str, old: JSONObject | No
                    for p in changed):
             continue
         for pod in affected:
-            others: list[Endpoint] = [*peers.candidates(pod, direction), *atoms]
+            others: list[Endpoint] = [*peers.sides(pod, direction), *atoms]
             for other in others:
                 if other is pod:
                     continue
@@ -240,7 +286,8 @@ def reach_delta(view: ReachView, namespace: str, name: str, old: JSONObject | No
 
 class _Peers:
     """The pod classes a pod's policies can let in (or out to), before or after the change:
-    only those can have a connection with it, so only those are evaluated."""
+    only those can have a connection with it, so only those are evaluated. What the policies
+    allow each of them is kept as the pod's ``_Side`` in each state."""
 
     def __init__(self, view: ReachView, namespaces: Sequence[str], labels: Mapping[str, Labels],
                  states: Sequence[_State]) -> None:
@@ -249,21 +296,38 @@ class _Peers:
     def _every(self) -> list[PodInfo]:
         return [c for ns in self.namespaces for c in self.view.classes_in(ns)]
 
-    def candidates(self, pod: PodInfo, direction: str) -> list[PodInfo]:
+    def sides(self, pod: PodInfo, direction: str) -> list[PodInfo]:
+        """Computes the pod's side in every state; returns the classes to evaluate with it."""
         found: dict[int, PodInfo] = {}
+        every = False
         for state in self.states:
-            governors = state.governors(pod, direction)
-            if not governors:
-                return self._every()  # not isolated: everything may connect
-            for policy in governors:
-                for rule in (policy.ingress if direction == "ingress" else policy.egress) or ():
-                    if rule.peers is None:
-                        return self._every()
-                    for peer in rule.peers:
-                        self._add(found, peer, policy.namespace)
-        return list(found.values())
+            side = self._side(state, pod, direction)
+            state.sides[(id(pod), direction)] = side
+            every = every or side.open_all
+            found.update((key, other) for key, (other, _) in side.admitted.items())
+        return self._every() if every else list(found.values())
 
-    def _add(self, found: dict[int, PodInfo], peer: Peer, policy_namespace: str) -> None:
+    def _side(self, state: _State, pod: PodInfo, direction: str) -> _Side:
+        governors = state.governors(pod, direction)
+        if not governors:
+            return _Side(open_all=True)  # not isolated: everything may connect
+        side = _Side(open_all=False)
+        for policy in governors:
+            for rule in (policy.ingress if direction == "ingress" else policy.egress) or ():
+                if rule.peers is None:
+                    return _Side(open_all=True)
+                # Ingress ports resolve against the pod itself, egress ports per destination.
+                fixed = rule_ports(rule, pod) if direction == "ingress" else None
+                for peer in rule.peers:
+                    for other in self._classes(peer, policy.namespace):
+                        ports = fixed if fixed is not None else rule_ports(rule, other)
+                        if ports:
+                            known = side.admitted.get(id(other))
+                            side.admitted[id(other)] = (
+                                other, ports if known is None else known[1] | ports)
+        return side
+
+    def _classes(self, peer: Peer, policy_namespace: str) -> Iterable[PodInfo]:
         if peer.blocks is not None:
             return
         if peer.own_namespace:
@@ -276,7 +340,7 @@ class _Peers:
         for namespace in namespaces:
             for pod in self.view.classes_in(namespace):
                 if peer.pods is None or peer.pods(pod.labels):
-                    found[id(pod)] = pod
+                    yield pod
 
 
 def _add_unaffected_classes(was: dict[tuple[str, str], ConnSet],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
 from webhook.engine.reach import JSONObject, Labels, PodInfo, classes_of, namespace_labels_of
@@ -76,6 +76,7 @@ class StaticReachView:
         for pod in pods:
             self._pods.setdefault(pod.namespace, []).append(pod)
         self._classes: dict[str, list[PodInfo]] = {}
+        self._memo: dict[Any, Any] = {}
         self._policies: dict[str, list[JSONObject]] = {}
         for policy in policies:
             namespace = (policy.get("metadata") or {}).get("namespace") or "default"
@@ -98,3 +99,9 @@ class StaticReachView:
 
     def policies_in(self, namespace: str) -> Sequence[JSONObject]:
         return self._policies.get(namespace, ())
+
+    def namespace_version(self, namespace: str) -> Hashable:
+        return 0  # the lists never change
+
+    def memo(self) -> dict[Any, Any]:
+        return self._memo

@@ -4,7 +4,7 @@ the cache's lock, with pod classes cached per namespace until a pod of it change
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
 from webhook.engine.reach import JSONObject, Labels, PodInfo, classes_of, namespace_labels_of
@@ -19,6 +19,7 @@ class KubeReachView:
         self._namespaces, self._pods, self._policies = namespaces, pods, policies
         self._classes: dict[str, tuple[int, list[PodInfo]]] = {}
         self._labels: tuple[int, dict[str, Labels]] = (-1, {})
+        self._memo: dict[Any, Any] = {}
 
     def namespace_labels(self) -> Mapping[str, Labels]:
         with self._lock:
@@ -55,3 +56,11 @@ class KubeReachView:
     def policies_in(self, namespace: str) -> Sequence[JSONObject]:
         with self._lock:
             return self._policies.in_namespace(namespace)  # type: ignore[no-any-return]
+
+    def namespace_version(self, namespace: str) -> Hashable:
+        with self._lock:
+            return (self._pods.versions.get(namespace, 0),
+                    self._policies.versions.get(namespace, 0))
+
+    def memo(self) -> dict[Any, Any]:
+        return self._memo
