@@ -1,7 +1,9 @@
 """``netpol-guard audit``: what in a live cluster (or an inventory) breaks the policy today.
 
-Reports every protected namespace that lacks its default-deny (DD001) and every NetworkPolicy
-that breaks a least-privilege rule, with the webhook's own engine. Output: text, JSON, or
+Reports every protected namespace that lacks its default-deny (DD001), every NetworkPolicy
+that breaks a least-privilege rule, with the webhook's own engine, and (when the source has
+pods) the workloads reachable from every namespace or from outside the cluster, from the
+connectivity analysis (``audit_exposure``). Output: text, JSON, or
 PolicyReport objects (``wgpolicyk8s.io/v1alpha2``, one per namespace) as multi-document YAML
 for Policy Reporter and similar UIs.
 
@@ -15,8 +17,10 @@ import argparse
 import gc
 import os
 import sys
+import time
 from typing import Any
 
+from webhook.cli import audit_exposure
 from webhook.cli.audit_output import render_text, write_json, write_policy_reports
 from webhook.cli.audit_scan import AuditResult, Progress, audit
 
@@ -24,7 +28,8 @@ EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
 CLUSTER_SYNC_TIMEOUT = 120.0
-
+# Pods only feed the exposure findings: past this, the audit goes on without them.
+POD_SYNC_TIMEOUT = 30.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -73,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
                 progress.note("listing namespaces and NetworkPolicies")
                 namespaces = cluster.list_namespaces()
                 policies = cluster.list_all_network_policies()
+                pods = _pods(cluster)
             finally:
                 cluster.stop()
         except ClusterUnavailable as err:
@@ -80,6 +86,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"netpol-guard audit: cluster state unavailable: {err}", file=sys.stderr)
             return EXIT_USAGE
         result = audit(namespaces, policies, policy, progress=progress)
+        if pods:
+            progress.note("analysing who reaches whom")
+            result.exposures = audit_exposure.exposure_findings(namespaces, policies, pods)
         progress.done()
         _write_output(result, args.output)
     finally:
@@ -99,6 +108,22 @@ def _write_output(result: AuditResult, output: str) -> None:
     except BrokenPipeError:
         # The reader (`| head`) went away: not an error of ours.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def _pods(cluster: Any) -> list[Any]:
+    """The source's pods for the exposure findings; none (with a note) when they cannot be
+    listed in time: the rest of the audit does not need them."""
+    from webhook.kube.state import ClusterUnavailable
+
+    deadline = time.monotonic() + POD_SYNC_TIMEOUT
+    while True:
+        try:
+            return audit_exposure.pods_of(cluster)
+        except ClusterUnavailable as err:
+            if time.monotonic() > deadline:
+                print(f"netpol-guard audit: exposure not analysed: {err}", file=sys.stderr)
+                return []
+            time.sleep(0.05)
 
 
 def _open_cluster(args: argparse.Namespace) -> Any:

@@ -9,6 +9,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any, TextIO
 
 from webhook.admission.decision import Action, Violation
+from webhook.cli import audit_exposure
 from webhook.cli.audit_scan import AuditResult
 
 AUDIT_REPORT_VERSION = 1
@@ -41,11 +42,14 @@ def render_text(result: AuditResult) -> str:
             v = finding.violation
             lines.append(f"    {str(v.action):<5} {v.rule_id} {v.rule_name}: {v.message}")
         lines.append("")
+    lines.extend(audit_exposure.render_text(result.exposures))
     s = result.summary()
     lines.append(f"{s['namespaces']} namespaces ({s['protected']} protected, "
                  f"{s['nonCompliant']} without their default-deny), "
                  f"{s['networkPolicies']} NetworkPolicies "
-                 f"({s['deny']} deny, {s['warn']} warn, {s['audit']} audit findings).")
+                 f"({s['deny']} deny, {s['warn']} warn, {s['audit']} audit findings); "
+                 f"{s['exposedFromAllNamespaces']} workloads reachable from every namespace, "
+                 f"{s['exposedFromOutside']} from outside the cluster.")
     return "\n".join(lines) + "\n"
 
 
@@ -74,6 +78,11 @@ def write_json(result: AuditResult, stream: TextIO) -> None:
     for f in result.policy_findings():
         stream.write(separator + encode({"namespace": f.namespace, "kind": "NetworkPolicy",
                                          "name": f.name, **_violation_json(f.violation)}))
+        separator = ",\n    "
+    stream.write('\n  ],\n  "exposure": [')
+    separator = "\n    "
+    for entry in audit_exposure.as_json(result.exposures):
+        stream.write(separator + encode(entry))
         separator = ",\n    "
     stream.write(f'\n  ],\n  "summary": {encode(result.summary())}\n}}\n')
 
@@ -119,6 +128,7 @@ def policy_reports(result: AuditResult) -> list[JSONObject]:
 
 def iter_policy_reports(result: AuditResult) -> Iterator[JSONObject]:
     """The PolicyReports one at a time (a large cluster's do not need to be held at once)."""
+    exposed = audit_exposure.in_namespace(result.exposures)
     for ns in result.namespaces:
         results = []
         ns_ref = _resource("v1", "Namespace", ns.name, "", ns.uid)
@@ -149,6 +159,9 @@ def iter_policy_reports(result: AuditResult) -> Iterator[JSONObject]:
                                               _SEVERITY.get(v.action, "info"), v.message,
                                               "least-privilege", ref, result.timestamp,
                                               {"path": v.path}))
+        for finding in exposed.get(ns.name, ()):
+            results.append(_report_result(finding.rule, "warn", "medium", finding.message,
+                                          "exposure", finding.resource(), result.timestamp))
         summary = {key: 0 for key in ("pass", "fail", "warn", "error", "skip")}
         for entry in results:
             summary[entry["result"]] += 1

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from webhook.admission.decision import Action, Violation
+from webhook.cli.audit_exposure import FROM_ALL_NAMESPACES, FROM_OUTSIDE, ExposureFinding
 from webhook.policy.model import Policy
 
 JSONObject = dict[str, Any]
@@ -84,6 +85,7 @@ class AuditResult:
 
     namespaces: list[NamespaceAudit]
     timestamp: int
+    exposures: list[ExposureFinding] = field(default_factory=list)
 
     def non_compliant(self) -> list[NamespaceAudit]:
         return [ns for ns in self.namespaces if ns.protected and ns.missing]
@@ -109,6 +111,9 @@ class AuditResult:
             "deny": sum(1 for f in findings if f.violation.action is Action.DENY),
             "warn": sum(1 for f in findings if f.violation.action is Action.WARN),
             "audit": sum(1 for f in findings if f.violation.action is Action.AUDIT),
+            "exposedFromAllNamespaces": sum(1 for e in self.exposures
+                                            if e.exposure == FROM_ALL_NAMESPACES),
+            "exposedFromOutside": sum(1 for e in self.exposures if e.exposure == FROM_OUTSIDE),
         }
 
 
