@@ -15,11 +15,12 @@ import json
 import sys
 import threading
 import tracemalloc
+from typing import Any
 
 from bench.reach_cluster import namespace_objects, pod_objects
 from webhook.engine.reachview import pod_info
-from webhook.kube.cluster import _Resource
 from webhook.kube.reachview import KubeReachView
+from webhook.kube.watchcache import WatchedResource, WatchTiming
 
 BUDGET_BYTES = 50 * 1024 * 1024
 PAGE = 500
@@ -31,16 +32,16 @@ def measure(pods: int = 10_000, pods_per_workload: int = 5, namespaces: int = 10
     gc.collect()
     tracemalloc.start()
     try:
-        resource = _Resource("pods", "Pod", lambda **_: None, keep=pod_info)
-        namespace_resource = _Resource("namespaces", "Namespace", lambda **_: None)
+        resource = _resource("pods", "Pod", keep=pod_info)
+        namespace_resource = _resource("namespaces", "Namespace")
         namespace_resource.replace(namespace_objects(namespaces))
         kept: list[object] = []
         for page in pages:
             kept.extend(resource.kept(json.loads(page)))
         resource.replace(kept)
         del kept
-        view = KubeReachView(threading.Lock(), namespace_resource, resource, _Resource(
-            "networkpolicies", "NetworkPolicy", lambda **_: None))
+        view = KubeReachView(threading.Lock(), namespace_resource, resource,
+                             _resource("networkpolicies", "NetworkPolicy"))
         for namespace in list(resource.items):
             view.classes_in(namespace)
         gc.collect()
@@ -49,6 +50,13 @@ def measure(pods: int = 10_000, pods_per_workload: int = 5, namespaces: int = 10
         tracemalloc.stop()
     del view, resource
     return used
+
+
+def _resource(name: str, kind: str, keep: Any = None) -> WatchedResource:
+    """A cache like the cluster's, filled by hand (no API: nothing is listed or watched)."""
+    return WatchedResource(name, kind, lambda **_: None, lock=threading.Lock(),
+                           stopping=threading.Event(), timing=WatchTiming(),
+                           on_listed=lambda: None, keep=keep)
 
 
 def _pages(pods: int, pods_per_workload: int, namespaces: int) -> list[list[dict[str, object]]]:
