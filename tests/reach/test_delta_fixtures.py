@@ -1,9 +1,11 @@
 """The incremental delta of NP018 against the full analysis, on the shared connectivity cases.
 
 For each case the pods and namespaces stay; its NetworkPolicies are applied one by one (CREATE),
-and each step's delta must equal the difference of the full analysis before and after. Then
-they are deleted one by one, in the same order (DELETE). The full analysis itself agrees with
-the fixtures' expected connectivity lists.
+and each step's delta must equal the difference of the full analysis before and after: that of
+the connectivity core (``webhook.connectivity``, an independent implementation) and this
+module's own. Then they are deleted one by one, in the same order (DELETE). The full analysis
+itself agrees with the fixtures' expected connectivity lists. The NP018 warnings of each step
+name exactly the workloads the difference says.
 """
 
 from __future__ import annotations
@@ -11,17 +13,25 @@ from __future__ import annotations
 import pytest
 
 from tests.reach.cases import (
+    _pieces,
     case_names,
     case_objects,
     case_view,
     cuts_of,
     expected_connlist,
+    parse_conns,
     refine,
 )
+from webhook.admission.decision import Action
+from webhook.connectivity import analyse as core_analyse
+from webhook.connectivity.model import InputObject
+from webhook.connectivity.ports import conns_text
 from webhook.engine.conns import NONE, ConnSet
 from webhook.engine.reach import PodInfo
 from webhook.engine.reachdelta import ReachDelta, analyse, reach_delta
+from webhook.engine.reachrule import reach_violations
 from webhook.engine.reachview import StaticReachView
+from webhook.policy.model import RuleConfig
 
 CASES = case_names()
 
@@ -84,6 +94,11 @@ def test_delta_of_each_step_is_the_difference_of_the_full_analyses(case: str) ->
         after_view = StaticReachView(namespaces, pods, after_policies)
         before, after = analyse(before_view), analyse(after_view)
         expected = _difference(before, after)
+        core_before = _core(objects, applied)
+        core_after = _core(objects, after_policies)
+        cuts_all = cuts_of(before) | cuts_of(after) | cuts_of(core_before) | cuts_of(core_after)
+        assert _refined_keys(_difference(core_before, core_after), cuts_all) == \
+            _refined_keys(expected, cuts_all), "the core's analysis says otherwise"
         delta = reach_delta(before_view, _namespace(policy), _name(policy), old, new)
         got = _delta_pairs(delta, {**before, **after})
         # The full analyses cut external ranges at every policy's blocks: compare on common cuts.
@@ -91,12 +106,34 @@ def test_delta_of_each_step_is_the_difference_of_the_full_analyses(case: str) ->
             {(c.src, c.dst): NONE for c in delta.changes})
         assert _refined_keys(got, cuts) == _refined_keys(expected, cuts), \
             f"{operation} {_namespace(policy)}/{_name(policy)}"
+        _check_warnings(delta, expected)
         applied = after_policies
+
+
+def _core(objects: list[dict], policies: list[dict]) -> dict[tuple[str, str], ConnSet]:
+    """The connectivity core's full analysis of the case's pods, namespaces and ``policies``."""
+    kept = [InputObject(o) for o in objects if o.get("kind") != "NetworkPolicy"]
+    result = core_analyse([*kept, *(InputObject(p) for p in policies)])
+    return {(c.src.id, c.dst.id): parse_conns(conns_text(c.conns)) for c in result.connections}
+
+
+def _check_warnings(delta: ReachDelta, expected: dict[tuple[str, str], tuple[str, str]]) -> None:
+    """Every warning line names workloads of pairs the difference has (and each pair's other
+    end appears in some line)."""
+    violations = reach_violations(delta, RuleConfig("NP018", Action.WARN), Action.WARN)
+    text = "\n".join(v.message for v in violations)
+    if not expected:
+        assert violations == []
+        return
+    assert violations
+    workloads = {end.rsplit("[", 1)[0] for pair in expected for end in pair
+                 if not end[0].isdigit()}
+    named = {name for v in violations for name in v.message.split(": ", 1)[-1].split(", ")
+             if "/" in name}
+    assert named <= workloads | {w for c in delta.changes for w in (c.src, c.dst)}, text
 
 
 def _refined_keys(diff: dict[tuple[str, str], tuple[str, str]],
                   cuts: set[tuple[int, int]]) -> dict[tuple[str, str], tuple[str, str]]:
-    from tests.reach.cases import _pieces
-
     return {(s, d): value for (src, dst), value in diff.items()
             for s in _pieces(src, cuts) for d in _pieces(dst, cuts)}
