@@ -17,18 +17,20 @@ from webhook.engine.conns import NONE, ConnSet
 from webhook.engine.reach import (
     Atom,
     CompiledPolicy,
-    Endpoint,
     JSONObject,
     Labels,
     Peer,
     PodInfo,
     ReachView,
+    compile_policy,
+    namespace_labels_of,
+)
+from webhook.engine.reacheval import (
+    Endpoint,
     allowed,
     atom_id,
     atoms_of,
-    compile_policy,
     governing,
-    namespace_labels_of,
     open_to_all_namespaces,
     rule_ports,
 )
