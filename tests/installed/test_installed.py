@@ -88,6 +88,25 @@ def test_check_on_the_examples_as_documented(installed: InstalledPackage) -> Non
                      ("NP008", "deny", "NetworkPolicy"), ("NP012", "warn", "NetworkPolicy")]
 
 
+def test_audit_connectivity_and_diff_on_the_examples(installed: InstalledPackage) -> None:
+    import shutil
+
+    shutil.copytree(REPO / "examples", installed.workdir / "examples", dirs_exist_ok=True)
+    reach = installed.run("netpol-guard", "connectivity", "-f", "examples/good")
+    assert reach.returncode == 0, reach.stderr
+    assert "team-good/api[Deployment] => " in reach.stdout
+    diff = installed.run("netpol-guard", "diff", "examples/allow-all", "examples/good",
+                         "-o", "json")
+    assert diff.returncode == 0, diff.stderr
+    assert json.loads(diff.stdout)
+    audit = installed.run("netpol-guard", "audit", "--inventory", "examples/allow-all",
+                          "-o", "json")
+    assert audit.returncode == 1, audit.stderr  # deny-level findings
+    report = json.loads(audit.stdout)
+    assert [n["rule"] for n in report["namespaces"]] == ["DD001"]
+    assert {f["rule"] for f in report["findings"]} == {"NP001", "NP008", "NP012"}
+
+
 def test_certs_then_serve_answers_reviews_over_tls_and_stops_cleanly_on_sigterm(
         installed: InstalledPackage) -> None:
     certs = installed.workdir / "certs"
