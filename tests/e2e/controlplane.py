@@ -180,8 +180,18 @@ class ControlPlane:
 
     def restart_apiserver(self) -> None:
         """Stop the API server (SIGTERM) and start it again on the same port and data."""
-        _stop(self.apiserver)
+        self.stop_apiserver()
         self.start_apiserver()
+
+    def stop_apiserver(self) -> None:
+        _stop(self.apiserver)
+
+    def bump_etcd(self, writes: int = 3) -> None:
+        """Write a key outside the API server's prefix: etcd's revision moves past every
+        resourceVersion a client has seen."""
+        for index in range(writes):
+            self._etcd("/v3/kv/put", {"key": base64.b64encode(b"/e2e/bump").decode(),
+                                      "value": base64.b64encode(str(index).encode()).decode()})
 
     def etcd_revision(self) -> int:
         answer = self._etcd("/v3/kv/range", {"key": base64.b64encode(b"/").decode(),

@@ -46,6 +46,10 @@ class ConfigMapVolume:
         self.resource_version = body["metadata"]["resourceVersion"]
         return True
 
+    def project(self, data: dict[str, Any]) -> None:
+        """Swap the files to ``data`` (what kubelet would do with a ConfigMap holding it)."""
+        self._write(data)
+
     def _write(self, data: dict[str, Any]) -> None:
         self._generation += 1
         stamp = self.directory / f"..{time.strftime('%Y_%m_%d_%H_%M_%S')}.{self._generation}"

@@ -35,7 +35,7 @@ from webhook.kube.watchcache import WatchedResource, WatchTiming
 from webhook.observe.metrics import CACHE_AGE, CACHE_SYNCED, NAMESPACES
 from webhook.policy.model import Policy
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("netpol_guard.cluster")
 
 
 class KubernetesCluster:

@@ -9,7 +9,7 @@ from webhook.kube.apiclient import describe_error, list_items, read_json, status
 from webhook.kube.state import ClusterUnavailable, JSONObject
 from webhook.observe.metrics import API_ERRORS
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("netpol_guard.cluster")
 
 
 class LiveReads:

@@ -25,7 +25,7 @@ from webhook.observe.metrics import API_ERRORS
 
 # Objects per page when listing; the API server's own default for clients such as kubectl.
 LIST_PAGE_SIZE = 500
-log = logging.getLogger(__name__)
+log = logging.getLogger("netpol_guard.cluster")
 
 
 @dataclass(frozen=True, slots=True)

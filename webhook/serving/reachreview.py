@@ -23,7 +23,7 @@ from webhook.kube.state import ClusterState, ClusterUnavailable
 from webhook.observe.metrics import REACH_DELTAS
 from webhook.policy.model import Policy
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("netpol_guard.reach")
 _OPERATIONS = frozenset({"CREATE", "UPDATE", "DELETE"})
 # The clock of the time budget (a module attribute so a test can make time pass).
 clock = time.perf_counter

@@ -33,7 +33,7 @@ from webhook.observe.metrics import LIVE_CONFIRMS
 from webhook.policy.model import Policy
 from webhook.serving.reachreview import with_reach_delta
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("netpol_guard.live")
 
 
 def review_request(request: AdmissionRequest, policy: Policy, cluster: ClusterState | None, *,
