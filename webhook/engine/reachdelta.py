@@ -126,6 +126,9 @@ class _State:
     # plain analysis.
     override: tuple[str, str, JSONObject | None] = ("", "", None)
     sides: dict[tuple[int, str], _Side] = field(default_factory=dict)
+    # What a pod outside the changed namespace allows is the same before and after: both
+    # states share this cache, keyed by the pod, the direction and the other end.
+    outside: dict[tuple[int, str, object], ConnSet] = field(default_factory=dict)
     _changed: list[CompiledPolicy] | None = None
     _governing: dict[tuple[int, str], tuple[CompiledPolicy, ...]] = field(default_factory=dict)
     _entries: dict[str, _Namespace] = field(default_factory=dict)
@@ -163,8 +166,16 @@ class _State:
         if side is not None and not side.open_all and isinstance(other, PodInfo):
             admitted = side.admitted.get(id(other))
             return admitted[1] if admitted is not None and admitted[0] is other else NONE
-        return allowed(self.governors(subject, direction), direction, subject, other,
-                       self.labels)
+        if subject.namespace == self.override[0]:
+            return allowed(self.governors(subject, direction), direction, subject, other,
+                           self.labels)
+        # Both ends stay alive for the whole delta, so their ids name them.
+        key = (id(subject), direction, other if isinstance(other, tuple) else id(other))
+        found = self.outside.get(key)
+        if found is None:
+            found = self.outside[key] = allowed(self.governors(subject, direction), direction,
+                                                subject, other, self.labels)
+        return found
 
     def conns(self, src: Endpoint, dst: Endpoint) -> ConnSet:
         """Allowed connections from ``src`` to ``dst``: the destination's ingress first (it
@@ -244,7 +255,7 @@ def reach_delta(view: ReachView, namespace: str, name: str, old: JSONObject | No
     namespaces = sorted(set(view.namespaces_with_pods()) | {namespace})
     labels = _labels(view, namespaces)
     before = _State(view, labels, (namespace, name, old))
-    after = _State(view, labels, (namespace, name, new))
+    after = _State(view, labels, (namespace, name, new), outside=before.outside)
     changed = [compile_policy(_placed(p, namespace)) for p in (old, new) if p is not None]
     affected = [c for c in view.classes_in(namespace) if any(p.selects_pod(c) for p in changed)]
     if not affected:
