@@ -42,6 +42,37 @@ def test_pip_check_is_clean_and_no_test_or_build_tool_is_installed(
                         *DROPPED_AFTER_INSTALL}
 
 
+# Run by the installed interpreter: every module of the package imports, and every module named
+# by any import statement (module level or inside a function: the commands import lazily)
+# resolves, with the runtime dependencies alone.
+IMPORT_EVERYTHING = """
+import ast, importlib, importlib.util, pathlib, pkgutil, sys, webhook
+root = pathlib.Path(webhook.__file__).parent
+modules = [m.name for m in pkgutil.walk_packages(webhook.__path__, "webhook.")
+           if not m.name.endswith(".__main__")]
+for name in modules:
+    importlib.import_module(name)
+named = set()
+for path in root.rglob("*.py"):
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            named.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            named.add(node.module)
+missing = sorted(name for name in named if importlib.util.find_spec(name.split(".")[0]) is None)
+print(len(modules), len(named), missing)
+sys.exit(1 if missing else 0)
+"""
+
+
+def test_every_module_and_every_import_resolves_with_the_runtime_dependencies(
+        installed: InstalledPackage) -> None:
+    done = installed.run("python", "-c", IMPORT_EVERYTHING)
+    assert done.returncode == 0, done.stdout + done.stderr
+    modules, named, missing = done.stdout.split(" ", 2)
+    assert int(modules) > 30 and int(named) > 30 and missing.strip() == "[]"
+
+
 def test_version(installed: InstalledPackage) -> None:
     from webhook import __version__
 
