@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.connectivity_graph.cdp import Browser, chromium_or_skip
-from tests.connectivity_graph.connlist_doc import case_document
+from tests.connectivity_graph.connlist_doc import case_document, document_from_connlist
 from webhook.cli.connectivity_graph import render_html
 
 STATE = """(() => {
@@ -177,3 +177,11 @@ def test_the_real_html_output_with_exposure_in_the_browser(
         "[...document.querySelectorAll('#exposure-body h2')].map(h => h.textContent)")
     assert "reachable from outside the cluster (1)" in headings
     assert browser.requested_urls() == [page.resolve().as_uri()]
+
+
+def test_an_empty_report_is_an_empty_page_not_an_error(browser: Browser, tmp_path: Path) -> None:
+    doc = document_from_connlist("")
+    _open(browser, tmp_path, doc)
+    assert browser.evaluate("netpolGraph.cy.elements().length") == 0
+    assert browser.evaluate("document.getElementById('counts').textContent") == (
+        "0 workloads · 0 external ranges · 0 connections")

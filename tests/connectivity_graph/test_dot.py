@@ -98,11 +98,12 @@ def _graphviz_json(graphviz: str, dot: str) -> dict[str, Any]:
     return parsed
 
 
-@pytest.mark.parametrize("doc", [case_document("ipblockstest"), ODD], ids=["ipblockstest", "odd"])
+@pytest.mark.parametrize("doc", [case_document("ipblockstest"), ODD, document_from_connlist("")],
+                         ids=["ipblockstest", "odd", "empty"])
 def test_graphviz_reads_every_node_cluster_and_edge_back(graphviz: str,
                                                         doc: dict[str, Any]) -> None:
     graph = _graphviz_json(graphviz, render_dot(doc))
-    objects = graph["objects"]
+    objects = graph.get("objects", [])  # absent when the graph is empty
     leaves = [o for o in objects if "nodes" not in o]
     # DOT keeps a quoted id as written except \" -> "; ours also spell \ and a newline as \\, \n.
     names = [re.sub(r"\\([\\n])", lambda m: "\n" if m[1] == "n" else "\\", o["name"])
@@ -113,7 +114,7 @@ def test_graphviz_reads_every_node_cluster_and_edge_back(graphviz: str,
     assert clusters == {f"namespace {ns}" for ns in doc["namespaces"]} | outside
     by_index = {o["_gvid"]: n for o, n in zip(leaves, names, strict=True)}
     edges = [(by_index[e["tail"]], by_index[e["head"]], e.get("label", e.get("xlabel")))
-             for e in graph["edges"]]
+             for e in graph.get("edges", [])]
     assert sorted(edges) == sorted((c["src"], c["dst"], c["conns"]) for c in doc["connections"])
 
 
