@@ -1,8 +1,9 @@
 """`-o html`: one self-contained page that draws the connectivity graph in a browser.
 
-The page carries everything it runs: the vendored cytoscape.js and its dagre layout (vendor/, MIT,
-licences written into the page), the page script and the document itself as inert JSON. Nothing is
-fetched when it is viewed, so it can be attached to a ticket or opened from a CI artefact offline.
+The page carries everything it runs: the vendored cytoscape.js with its dagre and fcose layouts
+(vendor/, MIT, licences written into the page), the page script and the document itself as inert
+JSON. Nothing is fetched when it is viewed, so it can be attached to a ticket or opened from a CI
+artefact offline.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def _licences() -> str:
 
 
 def render_html(doc: dict[str, Any], title: str = "netpol-guard: who can reach whom") -> str:
-    """The document as a standalone HTML page (a few hundred KiB, most of it cytoscape.js)."""
+    """The document as a standalone HTML page (about 850 KB, most of it the vendored scripts)."""
     graph = build_graph(doc)
     view = {
         "externalGroup": EXTERNAL_GROUP,
