@@ -125,6 +125,11 @@ def test_started_while_the_api_is_down_it_is_not_ready_and_follows_cluster_unava
                         "the cache to sync once the API is up")
                for served in (deny_server, allow_server))
     print(f"\nKubernetes API down at start: both servers ready {took:.1f}s after it came up")
+    # Each worker syncs its own cache, and a /readyz answer speaks only for the worker that
+    # answered it: wait until fresh connections (spread over both workers) all see the state.
+    for served in (deny_server, allow_server):
+        wait_for(lambda s=served: all(ask(s, pod_review("team-b"))["allowed"] for _ in range(6)),
+                 20, "every worker's cache to sync once the API is up")
     for served in (deny_server, allow_server):
         assert ask(served, pod_review("team-b"))["allowed"] is True  # has its default-deny
         assert ask(served, pod_review("team-a"))["allowed"] is False  # has none
