@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -52,3 +53,15 @@ def test_html_with_exposure_carries_it(capsys: pytest.CaptureFixture[str]) -> No
     assert doc["exposure"]["fromOutside"] == ["default/redis-cart-78746d49dc[ReplicaSet]"]
     page = connectivity(capsys, "-o", "html", "--exposure")
     assert _embedded(_parse(page), "netpol-doc") == doc
+
+
+def test_svg_without_graphviz_is_exit_2_and_one_line(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # an empty directory: no `dot`
+    code = main(["connectivity", "-f", ONLINEBOUTIQUE, "-o", "svg"])
+    out, err = capsys.readouterr()
+    assert (code, out) == (2, "")
+    [line] = [ln for ln in err.splitlines() if not ln.startswith("warning: ")]
+    assert line.startswith("netpol-guard connectivity: -o svg needs the Graphviz `dot` command")
+    assert "apt-get install graphviz" in line
