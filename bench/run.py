@@ -3,7 +3,7 @@
     python -m bench.run                 # everything (7-11 minutes on 2 cores)
     python -m bench.run --duration 5    # shorter load points
     python -m bench.run --only load     # one part: load, breakdown, instructions, engine,
-                                        # scale, connectivity
+                                        # scale, connectivity, apiserver
 
 Results go to bench/results/bench-<UTC time>.json (and latest.json); the synthetic cluster for
 the scale run is cached in bench/results/cache/.
@@ -25,7 +25,7 @@ from typing import Any
 from bench.load import POINTS, ensure_wrk, round_ratio, run_load
 
 RESULTS = Path(__file__).resolve().parent / "results"
-PARTS = ("load", "breakdown", "instructions", "engine", "scale", "connectivity")
+PARTS = ("load", "breakdown", "instructions", "engine", "scale", "connectivity", "apiserver")
 
 TARGET_THROUGHPUT_RATIO = 0.85
 TARGET_P99_AT_400_MS = 10.0
@@ -121,6 +121,18 @@ def main(argv: list[str] | None = None) -> int:
             from bench.connectivity_scale import run_connectivity_scale
 
             report["connectivity"] = run_connectivity_scale()
+        if "apiserver" in parts:
+            from tests.e2e.binaries import BinariesMissing
+
+            print("apiserver: dry-run creates through kube-apiserver v1.36, no admission / "
+                  "CEL / netpol-guard, 1 and 8 clients ...", file=sys.stderr)
+            from bench.apiserver_latency import run_apiserver_latency
+
+            try:
+                report["apiserver"] = run_apiserver_latency(
+                    workdir, log=lambda text: print(text, file=sys.stderr))
+            except BinariesMissing as missing:
+                print(f"apiserver: skipped: {missing}", file=sys.stderr)
     report["elapsed_seconds"] = time.time() - started
     report["targets"] = targets(report)
     report["failed_runs"] = failed_runs(report)
@@ -239,6 +251,10 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
             rows.append({"target": f"{label}: ≤ {TARGET_AUDIT_SECONDS:g} s, ≤ 1 GiB",
                          "value": f"{seconds:.1f} s, {rss:.0f} MiB",
                          "met": seconds <= TARGET_AUDIT_SECONDS and rss <= TARGET_AUDIT_MIB})
+    if "apiserver" in report:
+        from bench.apiserver_latency import targets as apiserver_targets
+
+        rows += apiserver_targets(report["apiserver"])
     if "connectivity" in report:
         from bench.connectivity_scale import TARGET_MIB, TARGET_SECONDS, TARGET_SIZE
 
@@ -327,6 +343,10 @@ def render(report: dict[str, Any]) -> str:
         lines += ["", "Connectivity: netpol-guard connectivity -o json on a generated cluster "
                       "(5 pods per workload, 10 workloads and 10 policies per namespace):",
                   render_connectivity(report["connectivity"])]
+    if "apiserver" in report:
+        from bench.apiserver_latency import render as render_apiserver
+
+        lines += render_apiserver(report["apiserver"])
     failures = report.get("failed_runs") or []
     if failures:
         lines += ["", f"FAILED RUNS: {len(failures)} load runs lost reviews; they have no "

@@ -1,0 +1,206 @@
+"""Latency netpol-guard adds to ``kubectl create --dry-run=server`` of a NetworkPolicy, through a
+real kube-apiserver v1.36 (the e2e tier's binaries and harness), against two references in the
+same run:
+
+- **none**: no admission for that namespace;
+- **cel**: a ValidatingAdmissionPolicy (CEL, in the API server) enforcing three core checks
+  (NP001 ingress rule without ``from``, NP005 world CIDR, NP008 rule without ``ports``);
+- **netpol-guard**: ``netpol-guard serve`` (gunicorn, gevent workers, TLS, default settings)
+  registered with the chart's ValidatingWebhookConfiguration (networkpolicies hook only).
+
+Each configuration owns a namespace (selected by a label), so the three are measured against
+the same API server and etcd. Requests are what kubectl sends (POST with ``dryRun=All`` and
+``fieldValidation=Strict``), over kept-alive admin connections, by 1 and by 8 parallel client
+threads. Rounds alternate the order of the configurations; each configuration's latencies are
+pooled over rounds, and the figure is the difference of percentiles to **none** (p50, p99).
+A request that fails (anything but 201) fails the run: it has no figure.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import statistics
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+TARGET_ADDED_P50_MS = {1: 1.2, 8: 4.0}
+CONFIGS = ("none", "cel", "netpol-guard")
+LABEL = "bench.netpol-guard.io/admission"
+POLICY = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+          "metadata": {"name": "allow-frontend"},
+          "spec": {"podSelector": {"matchLabels": {"app": "web"}}, "ingress": [{
+              "from": [{"podSelector": {"matchLabels": {"app": "frontend"}}}],
+              "ports": [{"port": 8080, "protocol": "TCP"}]}]}}
+CEL_CHECKS = [
+    ("!has(object.spec.ingress) || object.spec.ingress.all(r, has(r.from) && size(r.from) > 0)",
+     "NP001 allow-all-sources: an ingress rule has no from"),
+    ("[has(object.spec.ingress) ? object.spec.ingress : [], has(object.spec.egress) ? "
+     "object.spec.egress : []].all(rules, rules.all(r, has(r.ports) && size(r.ports) > 0))",
+     "NP008 all-ports: a rule has no ports"),
+    ("(!has(object.spec.ingress) || object.spec.ingress.all(r, !has(r.from) || r.from.all(p, "
+     "!has(p.ipBlock) || !(p.ipBlock.cidr in ['0.0.0.0/0', '::/0'])))) && "
+     "(!has(object.spec.egress) || object.spec.egress.all(r, !has(r.to) || r.to.all(p, "
+     "!has(p.ipBlock) || !(p.ipBlock.cidr in ['0.0.0.0/0', '::/0']))))",
+     "NP005 world-cidr: an ipBlock is /0"),
+]
+
+
+def _cel_policy() -> list[dict[str, Any]]:
+    name = "netpol-guard-bench-core"
+    return [
+        {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
+         "metadata": {"name": name},
+         "spec": {"failurePolicy": "Fail", "matchConstraints": {"resourceRules": [{
+             "apiGroups": ["networking.k8s.io"], "apiVersions": ["v1"],
+             "operations": ["CREATE", "UPDATE"], "resources": ["networkpolicies"]}]},
+             "validations": [{"expression": expression, "message": message}
+                             for expression, message in CEL_CHECKS]}},
+        {"apiVersion": "admissionregistration.k8s.io/v1",
+         "kind": "ValidatingAdmissionPolicyBinding", "metadata": {"name": name},
+         "spec": {"policyName": name, "validationActions": ["Deny"], "matchResources": {
+             "namespaceSelector": {"matchLabels": {LABEL: "cel"}}}}},
+    ]
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _measure(client: Any, namespace: str, clients: int, requests: int) -> list[float]:
+    path = (f"/apis/networking.k8s.io/v1/namespaces/{namespace}/networkpolicies"
+            "?dryRun=All&fieldManager=kubectl-create&fieldValidation=Strict")
+    body = json.dumps(POLICY).encode()
+
+    def one(_: int) -> float:
+        start = time.perf_counter()
+        answer = client.post(path, body)
+        elapsed = time.perf_counter() - start
+        if answer.status != 201:
+            raise RuntimeError(f"{namespace}: {answer.status} {answer.message}")
+        return elapsed * 1000
+
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        return list(pool.map(one, range(requests)))
+
+
+def _setup(plane: Any, kubectl: Any, workdir: Path, certs: Any) -> Any:
+    from tests.conftest import start_webhook
+    from tests.e2e.controlplane import clean_environment
+    from tests.e2e.webhook import webhook_configuration
+
+    for config in CONFIGS:
+        kubectl.ok("create", "namespace", f"bench-{config}")
+        kubectl.ok("label", "namespace", f"bench-{config}", f"{LABEL}={config}")
+    served = start_webhook(workdir, certs, "--cluster-source", "kubernetes",
+                           "--kubeconfig", str(plane.kubeconfig), env=clean_environment())
+    configuration = webhook_configuration(served.port, certs.ca_cert, {"webhooks": {
+        "namespaceSelectorExpressions": [
+            {"key": LABEL, "operator": "In", "values": ["netpol-guard"]}],
+        "namespaces": {"enabled": False}, "workloads": {"enabled": False},
+        "policyConfigMap": {"enabled": False}}})
+    kubectl.ok("apply", "-f", "-", stdin=json.dumps(
+        {"apiVersion": "v1", "kind": "List", "items": [configuration, *_cel_policy()]}))
+    return served
+
+
+def _wait_enforced(client: Any) -> None:
+    """Until the CEL policy and the webhook are in force (their configs load asynchronously)."""
+    bad = dict(POLICY, spec={"podSelector": {}, "ingress": [{"ports": [{"port": 80}]}]})
+    deadline = time.monotonic() + 60
+    for config in ("cel", "netpol-guard"):
+        path = (f"/apis/networking.k8s.io/v1/namespaces/bench-{config}/networkpolicies"
+                "?dryRun=All&fieldValidation=Strict")
+        while client.post(path, json.dumps(bad).encode()).status == 201:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{config} is not enforced")
+            time.sleep(0.2)
+
+
+def run_apiserver_latency(workdir: Path, rounds: int = 6, requests: int = 300,
+                          log: Any = print) -> dict[str, Any]:
+    from tests.e2e.binaries import find_binaries
+    from tests.e2e.controlplane import ControlPlane, clean_environment
+    from tests.e2e.rawclient import ApiClient
+    from tests.e2e.webhook import Kubectl
+    from webhook.cli.certs import write_dev_certificates
+
+    binaries = find_binaries()
+    plane = ControlPlane(binaries, workdir / "control-plane")
+    plane.start()
+    served = None
+    client = ApiClient(plane)
+    try:
+        kubectl = Kubectl(binaries.kubectl, plane.kubeconfig, clean_environment())
+        served = _setup(plane, kubectl, workdir, write_dev_certificates(workdir / "certs"))
+        _wait_enforced(client)
+        result: dict[str, Any] = {"rounds": rounds, "requests_per_round": requests,
+                                  "clients": {}}
+        for clients in (1, 8):
+            samples: dict[str, list[float]] = {config: [] for config in CONFIGS}
+            for config in CONFIGS:  # warm-up: connections, caches
+                _measure(client, f"bench-{config}", clients, 50)
+            for index in range(rounds):
+                order = list(CONFIGS)
+                random.Random(index).shuffle(order)
+                for config in order:
+                    samples[config] += _measure(client, f"bench-{config}", clients, requests)
+                log(f"apiserver: {clients} client(s), round {index + 1}/{rounds}")
+            result["clients"][str(clients)] = _summarise(samples)
+        return result
+    finally:
+        client.close()
+        if served is not None:
+            served.stop()
+        plane.stop()
+
+
+def _summarise(samples: dict[str, list[float]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for config, values in samples.items():
+        out[config] = {"count": len(values), "p50_ms": _percentile(values, 0.50),
+                       "p99_ms": _percentile(values, 0.99),
+                       "mean_ms": statistics.fmean(values)}
+    for config in ("cel", "netpol-guard"):
+        out[f"{config}_added"] = {
+            "p50_ms": out[config]["p50_ms"] - out["none"]["p50_ms"],
+            "p99_ms": out[config]["p99_ms"] - out["none"]["p99_ms"]}
+    return out
+
+
+def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for clients, limit in TARGET_ADDED_P50_MS.items():
+        added = result["clients"][str(clients)]["netpol-guard_added"]["p50_ms"]
+        rows.append({"target": f"netpol-guard adds ≤ {limit:g} ms p50 to a dry-run create "
+                               f"through the API server, {clients} client(s)",
+                     "value": f"{added:+.2f} ms", "met": added <= limit})
+    return rows
+
+
+def render(result: dict[str, Any]) -> list[str]:
+    lines = ["", "Through kube-apiserver v1.36: dry-run NetworkPolicy creates, "
+                 f"{result['rounds']} alternating rounds × {result['requests_per_round']} "
+                 "requests per configuration (ms):",
+             f"  {'clients':>7} {'admission':<14} {'p50':>7} {'p99':>7} {'added p50':>10} "
+             f"{'added p99':>10}"]
+    for clients, figures in result["clients"].items():
+        for config in CONFIGS:
+            row = figures[config]
+            added = figures.get(f"{config}_added", {"p50_ms": 0.0, "p99_ms": 0.0})
+            lines.append(f"  {clients:>7} {config:<14} {row['p50_ms']:>7.2f} "
+                         f"{row['p99_ms']:>7.2f} {added['p50_ms']:>+10.2f} "
+                         f"{added['p99_ms']:>+10.2f}")
+    return lines
+
+
+if __name__ == "__main__":
+    with tempfile.TemporaryDirectory(prefix="netpol-guard-bench-") as temp:
+        figures = run_apiserver_latency(Path(temp))
+        print("\n".join(render(figures)))
+        for row in targets(figures):
+            print(row)
