@@ -224,6 +224,19 @@ def test_parameters_let_narrower_changes_pass(peers: list[JSON], changes: dict[s
     assert decision.allowed and np018(decision)
 
 
+def test_a_failure_inside_np018_answers_without_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(webhook.serving.reachreview, "reach_delta", broken)
+    before = outcome("error")
+    decision = review("CREATE", db_from([FRONTEND]))
+    assert decision.allowed and decision.code == 200
+    assert np018(decision) == [
+        "NP018 reach-delta: not evaluated: it failed (the webhook's log has the error)"]
+    assert outcome("error") == before + 1
+
+
 def test_exempt_namespace_and_rule_off_leave_np018_out() -> None:
     exempt = with_np018(exemptions=Exemptions(namespaces=("pay*",)))
     assert np018(review("CREATE", db_from([FRONTEND]), policy=exempt)) == []

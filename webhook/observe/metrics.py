@@ -108,7 +108,7 @@ REACH_DELTAS = Counter(
     "netpol_guard_reach_delta_total",
     "NP018 reach-delta evaluations of NetworkPolicy reviews, by outcome: evaluated, unsynced "
     "(the pod cache is not synced: answered without NP018), budget (over timeBudgetMs: "
-    "answered without NP018).",
+    "answered without NP018), error (NP018 failed: answered without it, logged).",
     ["outcome"],
 )
 API_ERRORS = Counter(

@@ -1,10 +1,11 @@
 """NP018 reach-delta in a review: what a NetworkPolicy change opens, from the cached cluster.
 
 Never slower than the API server's patience: when the pod cache has not synced, or the delta
-takes longer than ``timeBudgetMs``, the review is answered without NP018, with one warning that
-says so and ``netpol_guard_reach_delta_total{outcome}`` counted. Dry-run requests take the same
-path, so ``kubectl apply --dry-run=server`` shows what a change would do. Changes in a
-terminating namespace are left alone (its pods are going away).
+takes longer than ``timeBudgetMs`` (or fails: a bug here never refuses a change), the review is
+answered without NP018, with one warning that says so, and
+``netpol_guard_reach_delta_total{outcome}`` counts it. Dry-run requests take the same path, so
+``kubectl apply --dry-run=server`` shows what a change would do. Changes in a terminating
+namespace are left alone (its pods are going away).
 """
 
 from __future__ import annotations
@@ -65,6 +66,11 @@ def with_reach_delta(request: AdmissionRequest, policy: Policy, cluster: Cluster
         return _redecide(request, decision, [], [skipped_warning(
             f"the change's effect took longer than {config.time_budget_ms} ms "
             "(timeBudgetMs) to compute")])
+    except Exception:  # noqa: BLE001 - a bug in NP018 must not refuse what the rest allowed
+        REACH_DELTAS.labels("error").inc()
+        log.exception("NP018 failed for %s", request.subject)
+        return _redecide(request, decision, [], [skipped_warning(
+            "it failed (the webhook's log has the error)")])
     REACH_DELTAS.labels("evaluated").inc()
     violations = reach_violations(delta, config, action)
     if not violations:
