@@ -260,3 +260,29 @@ def test_a_denied_request_is_not_evaluated() -> None:
     decision = review("CREATE", policy)
     assert not decision.allowed
     assert "NP018" not in decision.message and np018(decision) == []
+
+
+def test_sources_whose_own_egress_is_shut_are_left_out_and_open_ones_kept() -> None:
+    """Namespaces whose policies cannot let their pods out towards payments are skipped as
+    sources; one whose egress names payments is not."""
+    def egress_to(namespace: str, target: str) -> JSON:
+        return {"kind": "NetworkPolicy", "apiVersion": "networking.k8s.io/v1",
+                "metadata": {"name": "egress", "namespace": namespace, "resourceVersion": "3"},
+                "spec": {"podSelector": {}, "policyTypes": ["Egress"], "egress": [{"to": [
+                    {"namespaceSelector": {"matchLabels": {
+                        "kubernetes.io/metadata.name": target}}}]}]}}
+
+    extra = [ns("partner", team="frontend"), ns("sealed", team="frontend")]
+    pods = [pod("partner", "sync", "sync"), pod("sealed", "vault", "vault")]
+    policies = [*BASE, deny_all("partner"), egress_to("partner", "payments"),
+                deny_all("sealed"), egress_to("sealed", "kube-system")]
+
+    class Wider(Cluster):
+        def reach_view(self) -> ReachView:
+            return StaticReachView([*NAMESPACES, *extra], [*PODS, *pods], self.policies)
+
+    decision = review("CREATE", db_from([FRONTEND]), cluster=Wider(policies))
+    [violation] = [v for v in decision.violations if v.rule_id == "NP018"]
+    assert violation.message == (
+        "this change newly allows 4 workloads in 3 namespaces to reach payments/db[Deployment] "
+        "on TCP 5432: frontend/admin, frontend/web, partner/sync, shop/cart")

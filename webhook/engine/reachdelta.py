@@ -318,7 +318,47 @@ class _Peers:
             state.sides[(id(pod), direction)] = side
             every = every or side.open_all
             found.update((key, other) for key, (other, _) in side.admitted.items())
-        return self._every() if every else list(found.values())
+        candidates = self._every() if every else list(found.values())
+        return self._without_closed(candidates, pod, direction)
+
+    def _without_closed(self, candidates: list[PodInfo], pod: PodInfo,
+                        direction: str) -> list[PodInfo]:
+        """Drop the candidates of namespaces whose own policies shut them to ``pod``'s
+        namespace (every class isolated the other way, no rule that can name it): their
+        connections with ``pod`` are none before and after. The changed namespace stays."""
+        other_way = "egress" if direction == "ingress" else "ingress"
+        closed: dict[str, bool] = {}
+        kept = []
+        for candidate in candidates:
+            namespace = candidate.namespace
+            if namespace == self.states[0].override[0]:
+                kept.append(candidate)
+                continue
+            shut = closed.get(namespace)
+            if shut is None:
+                shut = closed[namespace] = self._shut(namespace, pod.namespace, other_way)
+            if not shut:
+                kept.append(candidate)
+        return kept
+
+    def _shut(self, namespace: str, towards: str, direction: str) -> bool:
+        state = self.states[0]  # outside the changed namespace both states agree
+        if any(not state.governors(c, direction) for c in self.view.classes_in(namespace)):
+            return False
+        for policy in state.policies(namespace):
+            for rule in (policy.ingress if direction == "ingress" else policy.egress) or ():
+                if rule.peers is None:
+                    return False
+                for peer in rule.peers:
+                    if peer.blocks is not None:
+                        continue
+                    if peer.own_namespace:
+                        if namespace == towards:
+                            return False
+                    elif (peer.all_namespaces or peer.namespaces is None
+                          or peer.namespaces(self.labels[towards])):
+                        return False
+        return True
 
     def _side(self, state: _State, pod: PodInfo, direction: str) -> _Side:
         governors = state.governors(pod, direction)
