@@ -10,30 +10,27 @@ analysis of one state (for audits and to check the delta against).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 from webhook.engine.conns import NONE, ConnSet
 from webhook.engine.reach import (
     Atom,
-    CompiledPolicy,
     JSONObject,
     Labels,
     Peer,
     PodInfo,
     ReachView,
     compile_policy,
-    namespace_labels_of,
 )
 from webhook.engine.reacheval import (
     Endpoint,
-    allowed,
     atom_id,
     atoms_of,
-    governing,
     open_to_all_namespaces,
     rule_ports,
 )
+from webhook.engine.reachstate import Side, State, known_labels, placed
 
 # Deadline checks every this many evaluated pairs: cheap enough, fine enough for a 1 ms budget.
 _CHECK_EVERY = 64
@@ -69,133 +66,6 @@ class ReachDelta:
         return sum(1 for change in self.changes if not change.before and change.after)
 
 
-def _with_policy(policies: Sequence[JSONObject], namespace: str, name: str,
-                 replacement: JSONObject | None) -> list[CompiledPolicy]:
-    kept = [compile_policy(p) for p in policies
-            if (p.get("metadata") or {}).get("name") != name]
-    if replacement is not None:
-        kept.append(compile_policy(_placed(replacement, namespace)))
-    return kept
-
-
-def _placed(obj: JSONObject, namespace: str) -> JSONObject:
-    metadata = obj.get("metadata") or {}
-    if metadata.get("namespace") == namespace:
-        return obj
-    return {**obj, "metadata": {**metadata, "namespace": namespace}}
-
-
-@dataclass(slots=True)
-class _Namespace:
-    """A namespace's compiled policies and its pods' governors, kept in the view's memo while
-    ``version`` (its pods and policies) stays the same."""
-
-    version: Hashable
-    policies: list[CompiledPolicy]
-    # (id(pod), direction) -> (pod, governors); the pod is kept to check the id's identity.
-    governors: dict[tuple[int, str], tuple[PodInfo, tuple[CompiledPolicy, ...]]] = field(
-        default_factory=dict)
-
-
-def _namespace(view: ReachView, namespace: str) -> _Namespace:
-    memo = view.memo()
-    version = view.namespace_version(namespace)
-    entry = memo.get(("namespace", namespace))
-    if not isinstance(entry, _Namespace) or entry.version != version:
-        entry = _Namespace(version, [compile_policy(p) for p in view.policies_in(namespace)])
-        memo[("namespace", namespace)] = entry
-    return entry
-
-
-@dataclass(slots=True)
-class _Side:
-    """What an affected pod's policies allow in one direction: per pod class (by id), unless
-    ``open_all`` (not isolated, or a rule without peers): then every class is evaluated."""
-
-    open_all: bool
-    admitted: dict[int, tuple[PodInfo, ConnSet]] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class _State:
-    """The cluster under one set of policies (before or after), evaluated lazily."""
-
-    view: ReachView
-    labels: Mapping[str, Labels]
-    # The changed policy: (namespace, name, the object on this side or None); none for a
-    # plain analysis.
-    override: tuple[str, str, JSONObject | None] = ("", "", None)
-    sides: dict[tuple[int, str], _Side] = field(default_factory=dict)
-    # What a pod outside the changed namespace allows is the same before and after: both
-    # states share this cache, keyed by the pod, the direction and the other end.
-    outside: dict[tuple[int, str, object], ConnSet] = field(default_factory=dict)
-    _changed: list[CompiledPolicy] | None = None
-    _governing: dict[tuple[int, str], tuple[CompiledPolicy, ...]] = field(default_factory=dict)
-    _entries: dict[str, _Namespace] = field(default_factory=dict)
-
-    def _entry(self, namespace: str) -> _Namespace:
-        entry = self._entries.get(namespace)
-        if entry is None:
-            entry = self._entries[namespace] = _namespace(self.view, namespace)
-        return entry
-
-    def policies(self, namespace: str) -> list[CompiledPolicy]:
-        if namespace != self.override[0]:
-            return self._entry(namespace).policies
-        if self._changed is None:
-            self._changed = _with_policy(self.view.policies_in(namespace), *self.override)
-        return self._changed
-
-    def governors(self, pod: PodInfo, direction: str) -> tuple[CompiledPolicy, ...]:
-        key = (id(pod), direction)
-        if pod.namespace == self.override[0]:
-            cached = self._governing.get(key)
-            if cached is None:
-                cached = self._governing[key] = governing(self.policies(pod.namespace),
-                                                          direction, pod)
-            return cached
-        entry = self._entry(pod.namespace)
-        found = entry.governors.get(key)
-        if found is None or found[0] is not pod:
-            found = (pod, governing(entry.policies, direction, pod))
-            entry.governors[key] = found
-        return found[1]
-
-    def _allowed(self, subject: PodInfo, direction: str, other: Endpoint) -> ConnSet:
-        side = self.sides.get((id(subject), direction))
-        if side is not None and not side.open_all and isinstance(other, PodInfo):
-            admitted = side.admitted.get(id(other))
-            return admitted[1] if admitted is not None and admitted[0] is other else NONE
-        if subject.namespace == self.override[0]:
-            return allowed(self.governors(subject, direction), direction, subject, other,
-                           self.labels)
-        # Both ends stay alive for the whole delta, so their ids name them.
-        key = (id(subject), direction, other if isinstance(other, tuple) else id(other))
-        found = self.outside.get(key)
-        if found is None:
-            found = self.outside[key] = allowed(self.governors(subject, direction), direction,
-                                                subject, other, self.labels)
-        return found
-
-    def conns(self, src: Endpoint, dst: Endpoint) -> ConnSet:
-        """Allowed connections from ``src`` to ``dst``: the destination's ingress first (it
-        is most often the one that allows nothing), then the source's egress."""
-        ingress = self._allowed(dst, "ingress", src) if isinstance(dst, PodInfo) else None
-        if ingress is not None and not ingress:
-            return NONE
-        if isinstance(src, PodInfo):
-            egress = self._allowed(src, "egress", dst)
-            return egress if ingress is None else egress & ingress
-        return ingress if ingress is not None else NONE
-
-
-def _labels(view: ReachView, namespaces: Iterable[str]) -> dict[str, Labels]:
-    known = dict(view.namespace_labels())
-    for name in namespaces:
-        known.setdefault(name, namespace_labels_of(name, None))
-    return known
-
-
 def _endpoint_id(endpoint: Endpoint) -> str:
     return endpoint.workload if isinstance(endpoint, PodInfo) else atom_id(endpoint)
 
@@ -227,7 +97,7 @@ def analyse(view: ReachView) -> dict[tuple[str, str], ConnSet]:
     Sources and destinations are workloads and the external atoms the policies induce.
     """
     namespaces = sorted(view.namespaces_with_pods())
-    state = _State(view, _labels(view, namespaces))
+    state = State(view, known_labels(view, namespaces))
     classes = [c for ns in namespaces for c in view.classes_in(ns)]
     blocks = [b for ns in namespaces for p in state.policies(ns) for b in p.blocks()]
     atoms = atoms_of(blocks)
@@ -253,10 +123,10 @@ def reach_delta(view: ReachView, namespace: str, name: str, old: JSONObject | No
     """
     timer = _Clock(deadline, clock)
     namespaces = sorted(set(view.namespaces_with_pods()) | {namespace})
-    labels = _labels(view, namespaces)
-    before = _State(view, labels, (namespace, name, old))
-    after = _State(view, labels, (namespace, name, new), outside=before.outside)
-    changed = [compile_policy(_placed(p, namespace)) for p in (old, new) if p is not None]
+    labels = known_labels(view, namespaces)
+    before = State(view, labels, (namespace, name, old))
+    after = State(view, labels, (namespace, name, new), outside=before.outside)
+    changed = [compile_policy(placed(p, namespace)) for p in (old, new) if p is not None]
     affected = [c for c in view.classes_in(namespace) if any(p.selects_pod(c) for p in changed)]
     if not affected:
         return ReachDelta()
@@ -300,10 +170,10 @@ def reach_delta(view: ReachView, namespace: str, name: str, old: JSONObject | No
 class _Peers:
     """The pod classes a pod's policies can let in (or out to), before or after the change:
     only those can have a connection with it, so only those are evaluated. What the policies
-    allow each of them is kept as the pod's ``_Side`` in each state."""
+    allow each of them is kept as the pod's ``Side`` in each state."""
 
     def __init__(self, view: ReachView, namespaces: Sequence[str], labels: Mapping[str, Labels],
-                 states: Sequence[_State]) -> None:
+                 states: Sequence[State]) -> None:
         self.view, self.namespaces, self.labels, self.states = view, namespaces, labels, states
 
     def _every(self) -> list[PodInfo]:
@@ -360,15 +230,15 @@ class _Peers:
                         return False
         return True
 
-    def _side(self, state: _State, pod: PodInfo, direction: str) -> _Side:
+    def _side(self, state: State, pod: PodInfo, direction: str) -> Side:
         governors = state.governors(pod, direction)
         if not governors:
-            return _Side(open_all=True)  # not isolated: everything may connect
-        side = _Side(open_all=False)
+            return Side(open_all=True)  # not isolated: everything may connect
+        side = Side(open_all=False)
         for policy in governors:
             for rule in (policy.ingress if direction == "ingress" else policy.egress) or ():
                 if rule.peers is None:
-                    return _Side(open_all=True)
+                    return Side(open_all=True)
                 # Ingress ports resolve against the pod itself, egress ports per destination.
                 fixed = rule_ports(rule, pod) if direction == "ingress" else None
                 for peer in rule.peers:
@@ -398,7 +268,7 @@ class _Peers:
 
 def _add_unaffected_classes(was: dict[tuple[str, str], ConnSet],
                             now: dict[tuple[str, str], ConnSet], view: ReachView,
-                            atoms: Sequence[Atom], affected: set[int], state: _State,
+                            atoms: Sequence[Atom], affected: set[int], state: State,
                             timer: _Clock) -> None:
     """A workload with classes the change does not select keeps their connections: add them
     to the workload pairs the delta touched, so both sides compare whole workloads."""
@@ -420,9 +290,3 @@ def _add_unaffected_classes(was: dict[tuple[str, str], ConnSet],
                 conns = state.conns(src, dst)
                 _accumulate(was, src, dst, conns)
                 _accumulate(now, src, dst, conns)
-
-
-def external_atoms(view: ReachView) -> tuple[Atom, ...]:
-    """The atoms every policy of the cluster induces (for a full analysis's externals)."""
-    return atoms_of(b for ns in view.namespaces_with_pods() for p in view.policies_in(ns)
-                    for b in compile_policy(p).blocks())
