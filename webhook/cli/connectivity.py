@@ -81,7 +81,7 @@ def usage_error(prog: str, args: argparse.Namespace, *, with_files: bool) -> str
 
 def run(args: argparse.Namespace) -> int:
     """Analyse and write; 0, or 2 on a usage or input error."""
-    from webhook.cli.connectivity_input import InputError, read_cluster, read_objects
+    from webhook.cli.connectivity_input import InputError, read_side
     from webhook.connectivity import analyse
     from webhook.connectivity.exposure import exposure
 
@@ -93,12 +93,9 @@ def run(args: argparse.Namespace) -> int:
     if problem:
         print(f"{PROG}: {problem}", file=sys.stderr)
         return EXIT_USAGE
-    warnings: list[str] = []
     try:
-        if args.cluster:
-            objects = read_cluster(args.kubeconfig, args.context)
-        else:
-            objects, warnings = read_objects(args.files)
+        objects, warnings = read_side(args.files, cluster=args.cluster,
+                                      kubeconfig=args.kubeconfig, context=args.context)
     except InputError as err:
         print(f"{PROG}: {err}", file=sys.stderr)
         return EXIT_USAGE

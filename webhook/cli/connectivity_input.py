@@ -182,3 +182,12 @@ def read_cluster(kubeconfig: str | None, context: str | None) -> list[InputObjec
         where = f"cluster:{obj.get('kind')} {meta.get('namespace') or ''}/{meta.get('name')}"
         objects.append(InputObject(obj, where))
     return objects
+
+
+def read_side(paths: Iterable[str], *, cluster: bool, kubeconfig: str | None,
+              context: str | None) -> tuple[list[InputObject], list[str]]:
+    """One side of an analysis: the live cluster when ``cluster``, else the manifests at
+    ``paths``; the objects and the warnings; raises InputError."""
+    if cluster:
+        return read_cluster(kubeconfig, context), []
+    return read_objects(paths)

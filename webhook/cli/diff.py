@@ -48,7 +48,7 @@ def _problem(args: argparse.Namespace) -> str | None:
 
 def run(args: argparse.Namespace) -> int:
     """Compare; 0, 1 with --fail-on and a matching change, 2 on a usage or input error."""
-    from webhook.cli.connectivity_input import InputError, read_cluster, read_objects
+    from webhook.cli.connectivity_input import InputError, read_objects, read_side
     from webhook.cli.connectivity_text import render_diff
     from webhook.connectivity import analyse
     from webhook.connectivity.diff import diff
@@ -57,13 +57,9 @@ def run(args: argparse.Namespace) -> int:
     if problem:
         print(f"{PROG}: {problem}", file=sys.stderr)
         return EXIT_USAGE
-    warnings: list[str] = []
     try:
-        if args.cluster:
-            old_objects = read_cluster(args.kubeconfig, args.context)
-        else:
-            old_objects, old_warnings = read_objects([args.paths[0]])
-            warnings += old_warnings
+        old_objects, warnings = read_side([args.paths[0]], cluster=args.cluster,
+                                          kubeconfig=args.kubeconfig, context=args.context)
         new_objects, new_warnings = read_objects([args.paths[-1]])
         warnings += new_warnings
     except InputError as err:
