@@ -30,6 +30,7 @@ from tests.e2e.webhook import RELEASE_NAMESPACE, Kubectl, webhook_configuration
 E2E_DIR = Path(__file__).parent
 FULL = os.environ.get("NETPOL_GUARD_E2E_FULL") == "1"
 POLICY_CONFIGMAP = "netpol-guard-policy"
+WORKERS = 2  # gunicorn workers of the session's netpol-guard
 
 
 def _missing() -> str | None:
@@ -134,9 +135,14 @@ def guard(control_plane: ControlPlane, kubectl: Kubectl, dev_certs: Any, release
                              workdir / "policy")
     volume.start()
     served = start_webhook(workdir, dev_certs, "--cluster-source", "kubernetes",
-                           "--kubeconfig", str(control_plane.kubeconfig), "--workers", "2",
+                           "--kubeconfig", str(control_plane.kubeconfig),
+                           "--workers", str(WORKERS),
                            "--policy", str(workdir / "policy" / "policy.yaml"),
-                           "--policy-configmap", POLICY_CONFIGMAP, env=clean_environment())
+                           "--policy-configmap", POLICY_CONFIGMAP,
+                           # The API server's kept-alive idle connections are held for the
+                           # whole graceful timeout (15 s) at shutdown; the session's end need
+                           # not wait for them.
+                           "--graceful-timeout", "3", env=clean_environment())
     configuration = webhook_configuration(served.port, dev_certs.ca_cert)
     try:
         register(kubectl, configuration)
@@ -169,12 +175,22 @@ def policy_configmap_with(guard: Guard, text: str) -> dict[str, Any]:
 
 def apply_policy(guard: Guard, kubectl: Kubectl, text: str, timeout: float = 15) -> float:
     """``kubectl apply`` the policy ConfigMap with ``text``; returns the seconds from the
-    projected file's swap until every worker reports the new policy in force."""
-    kubectl.ok("apply", "-f", "-", stdin=json.dumps(policy_configmap_with(guard, text)))
+    projected file's swap until both workers have loaded it (each logs ``policy_loaded`` with
+    the sha256 once; /readyz would answer from either)."""
     wanted = hashlib.sha256(text.encode()).hexdigest()
+    if guard.policy_digests() == {wanted}:
+        return 0.0  # already in force: nothing will be reloaded
+    offset = len(guard.served.log_text())
+    kubectl.ok("apply", "-f", "-", stdin=json.dumps(policy_configmap_with(guard, text)))
+    marker = f'"sha256": "{wanted}"'
     deadline = time.monotonic() + timeout
-    while guard.policy_digests() != {wanted}:
-        assert time.monotonic() < deadline, f"policy {wanted} not in force"
+    while True:
+        loaded = [line for line in guard.served.log_text()[offset:].splitlines()
+                  if '"event": "policy_loaded"' in line and marker in line]
+        if len(loaded) >= WORKERS:
+            break
+        assert time.monotonic() < deadline, f"policy {wanted} not loaded by every worker"
         time.sleep(0.05)
+    assert guard.policy_digests() == {wanted}
     assert guard.policy_volume.swapped_at is not None
     return time.monotonic() - guard.policy_volume.swapped_at

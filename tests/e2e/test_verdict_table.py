@@ -342,7 +342,8 @@ def blind_guard(control_plane: ControlPlane, kubectl: Kubectl, dev_certs: Any,
     workdir = tmp_path_factory.mktemp("blind")
     served = start_webhook(workdir, dev_certs, "--cluster-source", "kubernetes",
                            "--kubeconfig", str(control_plane.kubeconfig_for("nobody")),
-                           "--workers", "1", env=clean_environment(), wait_ready=False)
+                           "--workers", "1", "--graceful-timeout", "2",
+                           env=clean_environment(), wait_ready=False)
     configuration = webhook_configuration(served.port, dev_certs.ca_cert, {"webhooks": {
         "namespaceSelectorExpressions": [
             {"key": DD005_LABEL, "operator": "In", "values": ["true"]}],
