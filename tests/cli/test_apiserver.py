@@ -177,7 +177,9 @@ def test_namespace_names_are_dns_labels(name: str, accepted: bool) -> None:
         assert result.defaulted is not None
         assert result.defaulted["metadata"]["labels"] == {"kubernetes.io/metadata.name": name}
     else:
-        assert result.message.startswith(f'The Namespace "{name}" is invalid: metadata.name: ')
+        assert result.message.startswith(f'The Namespace "{name}" is invalid: ')
+        assert result.error_paths[0] == "metadata.name"
+        assert f'metadata.name: Invalid value: "{name}": ' in result.message
 
 
 def test_namespace_label_syntax_is_checked() -> None:

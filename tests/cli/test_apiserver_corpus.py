@@ -94,3 +94,19 @@ def test_decoding_errors_are_the_servers_text(record: dict[str, Any]) -> None:
     result = admit_network_policy(record["manifest"], namespace_of(record["flags"]),
                                   field_validation=field_validation(record["flags"]))
     assert result.message in record["error"]
+
+
+NAMESPACE_CORPUS = CORPUS.with_name("apiserver-namespace-verdicts.jsonl")
+NAMESPACE_RECORDS = [json.loads(line) for line in
+                     NAMESPACE_CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("record", NAMESPACE_RECORDS, ids=[r["id"] for r in NAMESPACE_RECORDS])
+def test_namespace_verdicts_are_word_for_word(record: dict[str, Any]) -> None:
+    """Namespaces: the API server validates the kubernetes.io/metadata.name label it adds, so an
+    invalid name fails twice (captured with tests/e2e/capture_verdicts.py)."""
+    from webhook.kube.apiserver import admit_namespace
+
+    result = admit_namespace(record["manifest"], field_validation="Strict")
+    assert result.accepted == record["accepted"]
+    assert result.message == record["error"]

@@ -100,12 +100,14 @@ def admit_namespace(manifest: JSONObject, *,
     assert decoded is not None
     meta = decoded["metadata"]
     name = meta.get("name") or ""
+    if name:
+        # Set before validation, as the API server does: an invalid name also fails as the
+        # label's value ("metadata.labels: ... must be no more than 63 bytes").
+        meta.setdefault("labels", {})[NAMESPACE_LABEL] = name
     errors = list(validate_object_meta(meta, is_dns1123_label))
     if meta.get("namespace"):
         # A Namespace is cluster-scoped; the API server clears a namespace it is given.
         meta.pop("namespace")
     if errors:
         return invalid_result("Namespace", name, errors, warnings)
-    if name:
-        meta.setdefault("labels", {})[NAMESPACE_LABEL] = name
     return ApiServerResult(accepted=True, errors=[], warnings=warnings, defaulted=decoded)
