@@ -30,7 +30,7 @@ from webhook.kube.state import ClusterUnavailable
 from webhook.observe.metrics import API_ERRORS, CACHE_SYNCED, LIVE_CONFIRMS, NAMESPACES
 from webhook.policy.loader import default_policy, load_policy_text
 from webhook.policy.model import Policy
-from webhook.serving.review import review_request
+from webhook.serving.review import UNCONFIRMED_WARNING, review_request
 
 DENY_INGRESS = {"podSelector": {}, "policyTypes": ["Ingress"]}
 DEFAULT = default_policy()
@@ -303,6 +303,8 @@ def test_api_down_after_sync_follows_cluster_unavailable(
         assert any("cluster state unavailable" in w for w in pod.warnings)
     else:
         assert "DD001" in pod.message and "DD002" in delete.message
+        # The cache's deny is kept, and the user is told it could not be confirmed.
+        assert pod.warnings[0] == delete.warnings[0] == UNCONFIRMED_WARNING
     assert value(LIVE_CONFIRMS, "unavailable") == unavailable + 2
     with pytest.raises(ClusterUnavailable):
         cluster.get_namespace("team-a", live=True)

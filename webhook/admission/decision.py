@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 # kubectl prints each warning on its own line; the API server truncates long ones and drops
@@ -78,6 +78,11 @@ class Decision:
 def allow(*warnings: str) -> Decision:
     """An allow, optionally with warnings."""
     return Decision(allowed=True, warnings=_cap_warnings(warnings))
+
+
+def with_warning(decision: Decision, warning: str) -> Decision:
+    """``decision`` with ``warning`` first among its warnings (capped as always)."""
+    return replace(decision, warnings=_cap_warnings((warning, *decision.warnings)))
 
 
 def deny(message: str, *, code: int = 403, reason: str = "Forbidden",

@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from webhook.admission.decision import Decision
+from webhook.admission.decision import Decision, with_warning
 from webhook.admission.request import AdmissionRequest
 from webhook.engine import dispatch
 from webhook.engine.dispatch import ClusterSnapshot, Evaluation
@@ -34,6 +34,10 @@ from webhook.policy.model import Policy
 from webhook.serving.reachreview import with_reach_delta
 
 log = logging.getLogger("netpol_guard.live")
+
+# Prefixed like the other warnings (a rule id or the product name): kubectl prints it as is.
+UNCONFIRMED_WARNING = ("netpol-guard: this verdict comes from its cache; the API server could "
+                       "not be reached to confirm it")
 
 
 def review_request(request: AdmissionRequest, policy: Policy, cluster: ClusterState | None, *,
@@ -66,8 +70,11 @@ def _review(request: AdmissionRequest, policy: Policy, cluster: ClusterState | N
         log.warning("live confirmation of %s failed: %s", request.subject, error)
         fallback = evaluate(dispatch.UNAVAILABLE).decision
         # clusterUnavailable: allow turns the deny into an allow with a warning; with deny, the
-        # cache's verdict is kept because it says more than "cluster state unavailable".
-        return fallback if fallback.allowed else first.decision
+        # cache's verdict is kept because it says more than "cluster state unavailable", but
+        # the user is told it is unconfirmed: a cache that lags can be wrong.
+        if fallback.allowed:
+            return fallback
+        return with_warning(first.decision, UNCONFIRMED_WARNING)
     confirmed = evaluate(snapshot)
     LIVE_CONFIRMS.labels("confirmed" if not confirmed.decision.allowed else "overturned").inc()
     if confirmed.decision.allowed:
