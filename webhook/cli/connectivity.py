@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import os
 import sys
 from typing import Any
 
@@ -148,7 +147,7 @@ def narrowed_exposure(exposed: Exposure, keep: set[str] | None) -> Exposure:
 
 def write(result: Result, output: str, exposed: Exposure | None) -> int:
     """Render and write to stdout; warnings go to stderr (json carries them inside)."""
-    from webhook.cli.connectivity_text import render_connectivity
+    from webhook.cli.connectivity_text import emit, render_connectivity
     from webhook.connectivity.document import to_document
 
     if output in GRAPH_FORMATS:
@@ -157,14 +156,7 @@ def write(result: Result, output: str, exposed: Exposure | None) -> int:
             return EXIT_USAGE
     else:
         text = render_connectivity(result, output, exposed)
-    if output != "json":
-        for warning in result.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
-    try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    emit(text, result.warnings, output=output)
     return EXIT_OK
 
 

@@ -9,6 +9,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import sys
+from collections.abc import Iterable
 from typing import Any
 
 from webhook.connectivity.diff import ConnectivityDiff, diff_line
@@ -113,3 +116,16 @@ def _diff_md(changes: ConnectivityDiff) -> str:
         rows.append(f"| {e.kind}{note} | `{e.src.id}` | `{e.dst.id}` | {conns_text(e.ref1)} | "
                     f"{conns_text(e.ref2)} |")
     return head + "\n".join(rows) + "\n"
+
+
+def emit(text: str, warnings: Iterable[str], *, output: str) -> None:
+    """Write a report to stdout and its warnings to stderr (json carries them inside); a reader
+    that closes the pipe early (``| head``) ends the output quietly."""
+    if output != "json":
+        for warning in warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -9,7 +9,6 @@ when a change of that type exists, for CI.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from webhook.cli.connectivity import add_source_arguments
@@ -49,7 +48,7 @@ def _problem(args: argparse.Namespace) -> str | None:
 def run(args: argparse.Namespace) -> int:
     """Compare; 0, 1 with --fail-on and a matching change, 2 on a usage or input error."""
     from webhook.cli.connectivity_input import InputError, read_objects, read_side
-    from webhook.cli.connectivity_text import render_diff
+    from webhook.cli.connectivity_text import emit, render_diff
     from webhook.connectivity import analyse
     from webhook.connectivity.diff import diff
 
@@ -69,12 +68,5 @@ def run(args: argparse.Namespace) -> int:
     warnings += old.warnings + new.warnings
     changes = diff(old, new)
     text = render_diff(changes, args.output, warnings)
-    if args.output != "json":
-        for warning in warnings:
-            print(f"warning: {warning}", file=sys.stderr)
-    try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    emit(text, warnings, output=args.output)
     return EXIT_CHANGES if args.fail_on and changes.has(args.fail_on) else EXIT_OK
