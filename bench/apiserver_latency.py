@@ -1,18 +1,24 @@
 """Latency netpol-guard adds to ``kubectl create --dry-run=server`` of a NetworkPolicy, through a
-real kube-apiserver v1.36 (the e2e tier's binaries and harness), against two references in the
+real kube-apiserver v1.36 (the e2e tier's binaries and harness), against three references in the
 same run:
 
 - **none**: no admission for that namespace;
 - **cel**: a ValidatingAdmissionPolicy (CEL, in the API server) enforcing three core checks
   (NP001 ingress rule without ``from``, NP005 world CIDR, NP008 rule without ``ports``);
+- **reference**: ``bench/reference_app.py`` served with netpol-guard's own gunicorn
+  configuration (``--worker webhook``: same worker, TLS context, timeouts), answering every
+  review ``allowed: true``: what any webhook on this HTTP/TLS stack costs through the API server;
 - **netpol-guard**: ``netpol-guard serve`` (gunicorn, gevent workers, TLS, default settings)
   registered with the chart's ValidatingWebhookConfiguration (networkpolicies hook only).
 
-Each configuration owns a namespace (selected by a label), so the three are measured against
-the same API server and etcd. Requests are what kubectl sends (POST with ``dryRun=All`` and
-``fieldValidation=Strict``), over kept-alive admin connections, by 1 and by 8 parallel client
-threads. Rounds alternate the order of the configurations; each configuration's latencies are
-pooled over rounds, and the figure is the difference of percentiles to **none** (p50, p99).
+The reference is registered with the same rendered configuration as netpol-guard (its own
+name and namespace label). Each configuration owns a namespace (selected by a label), so the
+four are measured against the same API server and etcd. Requests are what kubectl sends (POST
+with ``dryRun=All`` and ``fieldValidation=Strict``), over kept-alive admin connections, by 1
+and by 8 parallel client threads. Rounds shuffle the order of the configurations; each
+configuration's latencies are pooled over rounds, and the figures are the differences of
+percentiles to **none** (what each adds) and, for netpol-guard, to **reference** (what it adds
+beyond any webhook on its stack), p50 and p99.
 A request that fails (anything but 201) fails the run: it has no figure.
 """
 
@@ -21,6 +27,8 @@ from __future__ import annotations
 import json
 import random
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -28,7 +36,8 @@ from pathlib import Path
 from typing import Any
 
 TARGET_ADDED_P50_MS = {1: 1.2, 8: 4.0}
-CONFIGS = ("none", "cel", "netpol-guard")
+CONFIGS = ("none", "cel", "reference", "netpol-guard")
+WEBHOOKS = ("reference", "netpol-guard")
 LABEL = "bench.netpol-guard.io/admission"
 POLICY = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
           "metadata": {"name": "allow-frontend"},
@@ -88,28 +97,72 @@ def _measure(client: Any, namespace: str, clients: int, requests: int) -> list[f
         return list(pool.map(one, range(requests)))
 
 
-def _setup(plane: Any, kubectl: Any, workdir: Path, certs: Any) -> Any:
+def _start_reference(workdir: Path, certs: Any) -> Any:
+    """``bench.reference_app --worker webhook`` (2 workers, as netpol-guard serve's default)."""
+    from tests.conftest import ServedWebhook, free_port, wait_until_answers
+    from tests.e2e.controlplane import clean_environment
+
+    port = free_port()
+    log_path = workdir / f"reference-{port}.log"
+    log_file = open(log_path, "wb")  # noqa: SIM115 - owned by the process for its lifetime
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.reference_app", "--worker", "webhook",
+         "--bind", f"127.0.0.1:{port}", "--cert", str(certs.cert), "--key", str(certs.key),
+         "--workers", "2"],
+        stdout=log_file, stderr=subprocess.STDOUT, env=clean_environment(),
+        cwd=Path(__file__).resolve().parent.parent)
+    served = ServedWebhook(process, port, str(certs.ca_cert), log_path, certs.cert.parent,
+                           log_handle=log_file)
+    wait_until_answers(served, ready=True)
+    return served
+
+
+def _registration(config: str, port: int, ca_file: Path) -> dict[str, Any]:
+    """The chart's ValidatingWebhookConfiguration (networkpolicies hook only) for the
+    webhook of ``config``, selecting that configuration's namespace."""
+    from tests.e2e.webhook import webhook_configuration
+
+    configuration = webhook_configuration(port, ca_file, {"webhooks": {
+        "namespaceSelectorExpressions": [{"key": LABEL, "operator": "In", "values": [config]}],
+        "namespaces": {"enabled": False}, "workloads": {"enabled": False},
+        "policyConfigMap": {"enabled": False}}})
+    if config != "netpol-guard":  # two configurations cannot share a name
+        configuration["metadata"]["name"] += f"-bench-{config}"
+    return configuration
+
+
+def _setup(plane: Any, kubectl: Any, workdir: Path, certs: Any) -> dict[str, Any]:
+    """Namespaces, both webhooks started and registered, the CEL policy; the served webhooks."""
     from tests.conftest import start_webhook
     from tests.e2e.controlplane import clean_environment
-    from tests.e2e.webhook import webhook_configuration
 
     for config in CONFIGS:
         kubectl.ok("create", "namespace", f"bench-{config}")
         kubectl.ok("label", "namespace", f"bench-{config}", f"{LABEL}={config}")
-    served = start_webhook(workdir, certs, "--cluster-source", "kubernetes",
-                           "--kubeconfig", str(plane.kubeconfig), env=clean_environment())
-    configuration = webhook_configuration(served.port, certs.ca_cert, {"webhooks": {
-        "namespaceSelectorExpressions": [
-            {"key": LABEL, "operator": "In", "values": ["netpol-guard"]}],
-        "namespaces": {"enabled": False}, "workloads": {"enabled": False},
-        "policyConfigMap": {"enabled": False}}})
+    served: dict[str, Any] = {}
+    try:
+        served["reference"] = _start_reference(workdir, certs)
+        served["netpol-guard"] = start_webhook(
+            workdir, certs, "--cluster-source", "kubernetes", "--kubeconfig",
+            str(plane.kubeconfig), env=clean_environment())
+    except BaseException:
+        for webhook in served.values():
+            webhook.stop()
+        raise
+    registrations = [_registration(config, served[config].port, certs.ca_cert)
+                     for config in WEBHOOKS]
     kubectl.ok("apply", "-f", "-", stdin=json.dumps(
-        {"apiVersion": "v1", "kind": "List", "items": [configuration, *_cel_policy()]}))
+        {"apiVersion": "v1", "kind": "List", "items": [*registrations, *_cel_policy()]}))
     return served
 
 
 def _wait_enforced(client: Any) -> None:
-    """Until the CEL policy and the webhook are in force (their configs load asynchronously)."""
+    """Until the CEL policy and both webhooks are in force (their configs load asynchronously).
+
+    The reference allows everything, so it cannot be seen in force; it is registered in the
+    same List before netpol-guard, and the API server's informer sees configurations in the
+    order they were written, so once netpol-guard is called the reference is too.
+    """
     bad = dict(POLICY, spec={"podSelector": {}, "ingress": [{"ports": [{"port": 80}]}]})
     deadline = time.monotonic() + 60
     for config in ("cel", "netpol-guard"):
@@ -132,7 +185,7 @@ def run_apiserver_latency(workdir: Path, rounds: int = 6, requests: int = 300,
     binaries = find_binaries()
     plane = ControlPlane(binaries, workdir / "control-plane")
     plane.start()
-    served = None
+    served: dict[str, Any] = {}
     client = ApiClient(plane)
     try:
         kubectl = Kubectl(binaries.kubectl, plane.kubeconfig, clean_environment())
@@ -154,8 +207,8 @@ def run_apiserver_latency(workdir: Path, rounds: int = 6, requests: int = 300,
         return result
     finally:
         client.close()
-        if served is not None:
-            served.stop()
+        for webhook in served.values():
+            webhook.stop()
         plane.stop()
 
 
@@ -165,20 +218,30 @@ def _summarise(samples: dict[str, list[float]]) -> dict[str, Any]:
         out[config] = {"count": len(values), "p50_ms": _percentile(values, 0.50),
                        "p99_ms": _percentile(values, 0.99),
                        "mean_ms": statistics.fmean(values)}
-    for config in ("cel", "netpol-guard"):
-        out[f"{config}_added"] = {
-            "p50_ms": out[config]["p50_ms"] - out["none"]["p50_ms"],
-            "p99_ms": out[config]["p99_ms"] - out["none"]["p99_ms"]}
+    for config in ("cel", "reference", "netpol-guard"):
+        out[f"{config}_added"] = _difference(out[config], out["none"])
+    out["netpol-guard_over_reference"] = _difference(out["netpol-guard"], out["reference"])
     return out
 
 
+def _difference(config: dict[str, float], base: dict[str, float]) -> dict[str, float]:
+    return {"p50_ms": config["p50_ms"] - base["p50_ms"],
+            "p99_ms": config["p99_ms"] - base["p99_ms"]}
+
+
 def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Issue 16's targets: added p50 over no admission. Beside it, for reading the figure,
+    what the reference webhook adds and what netpol-guard adds beyond the reference."""
     rows = []
     for clients, limit in TARGET_ADDED_P50_MS.items():
-        added = result["clients"][str(clients)]["netpol-guard_added"]["p50_ms"]
+        figures = result["clients"][str(clients)]
+        added = figures["netpol-guard_added"]["p50_ms"]
         rows.append({"target": f"netpol-guard adds ≤ {limit:g} ms p50 to a dry-run create "
                                f"through the API server, {clients} client(s)",
-                     "value": f"{added:+.2f} ms", "met": added <= limit})
+                     "value": f"{added:+.2f} ms", "met": added <= limit,
+                     "reference_added": f"{figures['reference_added']['p50_ms']:+.2f} ms",
+                     "over_reference": f"{figures['netpol-guard_over_reference']['p50_ms']:+.2f} "
+                                       "ms"})
     return rows
 
 
@@ -187,14 +250,18 @@ def render(result: dict[str, Any]) -> list[str]:
                  f"{result['rounds']} alternating rounds × {result['requests_per_round']} "
                  "requests per configuration (ms):",
              f"  {'clients':>7} {'admission':<14} {'p50':>7} {'p99':>7} {'added p50':>10} "
-             f"{'added p99':>10}"]
+             f"{'added p99':>10} {'over ref p50':>13} {'over ref p99':>13}"]
+    zero = {"p50_ms": 0.0, "p99_ms": 0.0}
     for clients, figures in result["clients"].items():
         for config in CONFIGS:
             row = figures[config]
-            added = figures.get(f"{config}_added", {"p50_ms": 0.0, "p99_ms": 0.0})
-            lines.append(f"  {clients:>7} {config:<14} {row['p50_ms']:>7.2f} "
-                         f"{row['p99_ms']:>7.2f} {added['p50_ms']:>+10.2f} "
-                         f"{added['p99_ms']:>+10.2f}")
+            added = figures.get(f"{config}_added", zero)
+            line = (f"  {clients:>7} {config:<14} {row['p50_ms']:>7.2f} {row['p99_ms']:>7.2f} "
+                    f"{added['p50_ms']:>+10.2f} {added['p99_ms']:>+10.2f}")
+            over = figures.get(f"{config}_over_reference")
+            if over is not None:
+                line += f" {over['p50_ms']:>+13.2f} {over['p99_ms']:>+13.2f}"
+            lines.append(line)
     return lines
 
 
