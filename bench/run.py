@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
             from tests.e2e.binaries import BinariesMissing
 
             print("apiserver: dry-run creates through kube-apiserver v1.36, no admission / "
-                  "CEL / netpol-guard, 1 and 8 clients ...", file=sys.stderr)
+                  "CEL / reference webhook / netpol-guard, 1 and 8 clients ...", file=sys.stderr)
             from bench.apiserver_latency import run_apiserver_latency
 
             try:
