@@ -168,6 +168,7 @@ def test_review_before_first_sync_follows_cluster_unavailable(api: KubeAPIDouble
     assert not cluster.is_ready()
     denied = review_request(pod_in("team-b"), DEFAULT, cluster)
     assert not denied.allowed and "cluster state unavailable" in denied.message
+    assert UNCONFIRMED_WARNING not in denied.warnings  # DD005 says it already
     warned = review_request(pod_in("team-b"), ALLOW_WHEN_UNAVAILABLE, cluster)
     assert warned.allowed and any("DD005" in w for w in warned.warnings)
     # Rules on the object itself still run without cluster state.

@@ -58,7 +58,8 @@ def _review(request: AdmissionRequest, policy: Policy, cluster: ClusterState | N
 
     if not dispatch.needs_state(request):
         return evaluate(dispatch.EMPTY).decision
-    first = evaluate(read_snapshot(request, cluster, live=False))
+    cached = read_snapshot(request, cluster, live=False)
+    first = evaluate(cached)
     if first.allow_depends_on_state:
         return _recheck_allow(request, cluster, first, evaluate)
     if not first.depends_on_state:
@@ -71,9 +72,10 @@ def _review(request: AdmissionRequest, policy: Policy, cluster: ClusterState | N
         fallback = evaluate(dispatch.UNAVAILABLE).decision
         # clusterUnavailable: allow turns the deny into an allow with a warning; with deny, the
         # cache's verdict is kept because it says more than "cluster state unavailable", but
-        # the user is told it is unconfirmed: a cache that lags can be wrong.
-        if fallback.allowed:
-            return fallback
+        # the user is told it is unconfirmed: a cache that lags can be wrong. (Without a cache
+        # the verdict already is DD005, "cluster state unavailable".)
+        if fallback.allowed or cached is dispatch.UNAVAILABLE:
+            return fallback if fallback.allowed else first.decision
         return with_warning(first.decision, UNCONFIRMED_WARNING)
     confirmed = evaluate(snapshot)
     LIVE_CONFIRMS.labels("confirmed" if not confirmed.decision.allowed else "overturned").inc()
