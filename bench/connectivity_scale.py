@@ -8,8 +8,8 @@ other teams' frontends, egress to a database by named port, ingress from a load 
 ipBlock, egress to an internal range with an except, an endPort range, metrics scraping from a
 monitoring namespace). Files are JSON Lists, one per namespace.
 
-Each size is measured in a child process: wall time, CPU time and peak RSS (``os.wait4``). The
-target is ≤ 10 s and ≤ 1 GiB at 1,000 workloads on the 2-core machine.
+Each size is measured in a child process: wall time, CPU time (``os.wait4``) and peak RSS
+(``VmHWM``). The target is ≤ 10 s and ≤ 1 GiB at 1,000 workloads on the 2-core machine.
 
     python -m bench.connectivity_scale            # 250, 500, 1000, 2000 workloads
     python -m bench.connectivity_scale --sizes 1000
