@@ -162,14 +162,21 @@ def _run_child(command: list[str]) -> dict[str, Any]:
     # the child's exec, so every child of a bench process that holds a generated cluster would
     # report at least that. VmHWM belongs to the exec'd program alone; it only grows, so
     # sampling it until exit misses at most the last interval's growth.
-    peak_kib = 0
-    while True:
-        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-        if pid:
-            break
-        peak_kib = max(peak_kib, _vm_hwm_kib(process.pid))
-        time.sleep(0.01)
+    # Sampled beside the blocking wait, so the wall time ends at the exit, not at a poll.
+    peaks = [0]
+    exited = threading.Event()
+
+    def sample() -> None:
+        while not exited.wait(0.01):
+            peaks.append(max(peaks[-1], _vm_hwm_kib(process.pid)))
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    _, status, usage = os.wait4(process.pid, 0)
     wall = time.monotonic() - started
+    exited.set()
+    sampler.join()
+    peak_kib = peaks[-1]
     for reader in readers:
         reader.join()
     process.returncode = os.waitstatus_to_exitcode(status)
