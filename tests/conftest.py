@@ -1,4 +1,5 @@
-"""Shared fixtures: real AdmissionReview requests, dev certificates, a served webhook."""
+"""Shared fixtures: real AdmissionReview requests, dev certificates, a served webhook, an empty
+Kubernetes API double."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.kubeapi_double import KubeAPIDouble
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ADMISSION_FIXTURES = FIXTURES / "admission"
@@ -134,3 +137,13 @@ def served_webhook(tmp_path_factory: pytest.TempPathFactory,
                                   "--workers", "2")
     yield served
     served.stop()
+
+
+@pytest.fixture
+def double() -> Iterator[KubeAPIDouble]:
+    """An empty Kubernetes API double (tests/kubeapi_double.py), stopped after the test."""
+    api = KubeAPIDouble().start()
+    try:
+        yield api
+    finally:
+        api.stop()

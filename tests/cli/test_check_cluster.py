@@ -6,7 +6,6 @@ Uses the Kubernetes API test double (tests/kubeapi_double.py) through a kubeconf
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,15 +14,6 @@ from tests.kubeapi_double import KubeAPIDouble, namespace, network_policy
 from webhook.cli.main import main
 
 REPO = Path(__file__).resolve().parent.parent.parent
-
-
-@pytest.fixture
-def double() -> Iterator[KubeAPIDouble]:
-    api = KubeAPIDouble().start()
-    try:
-        yield api
-    finally:
-        api.stop()
 
 
 def check(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[dict[str, str]]]:

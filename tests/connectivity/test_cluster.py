@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,15 +11,6 @@ from tests.kubeapi_double import KubeAPIDouble, namespace, network_policy
 from webhook.cli.main import main
 
 CASES = Path(__file__).resolve().parent.parent / "fixtures" / "connectivity" / "cases"
-
-
-@pytest.fixture
-def double() -> Iterator[KubeAPIDouble]:
-    api = KubeAPIDouble().start()
-    try:
-        yield api
-    finally:
-        api.stop()
 
 
 def _pod(ns: str, name: str, app: str, phase: str = "Running") -> dict[str, Any]:
