@@ -150,6 +150,31 @@ def test_clean_cluster_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert code == 0, out
 
 
+def test_policy_flag_is_used_and_its_errors_read_as_checks(
+        inventory: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``audit --policy`` loads the file (team-* exempted: no DD001 left) and refuses a missing
+    or invalid one with exit 2 and the words ``check --policy`` uses."""
+    exempting = tmp_path / "exempt.yaml"
+    exempting.write_text("apiVersion: netpol-guard.io/v1\nkind: Policy\n"
+                         "defaultDeny: {exemptions: {namespaces: [kube-system, 'team-*']}}\n")
+    code, out = run_audit(capsys, "--inventory", str(inventory), "--output", "json",
+                          "--policy", str(exempting))
+    assert json.loads(out)["namespaces"] == []
+    assert code == 1  # team-open's allow-all still breaks NP001
+    invalid = tmp_path / "invalid.yaml"
+    invalid.write_text("apiVersion: netpol-guard.io/v1\nkind: Policy\n"
+                       "rules: {NP006: {minPrefixV4: 33}}\n")
+    for policy, words in ((tmp_path / "missing.yaml", "No such file or directory"),
+                          (invalid, "rules.NP006.minPrefixV4: 33 is greater than the maximum")):
+        code = main(["audit", "--no-progress", "--inventory", str(inventory),
+                     "--policy", str(policy)])
+        out, err = capsys.readouterr()
+        assert (code, out) == (2, "") and words in err
+        check_code = main(["check", "-f", str(inventory), "--policy", str(policy)])
+        check_err = capsys.readouterr().err
+        assert check_code == 2
+        assert err.replace("netpol-guard audit: ", "netpol-guard check: ", 1) == check_err
+
 def test_unreachable_cluster_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     double = KubeAPIDouble().start()
     kubeconfig = double.write_kubeconfig(tmp_path / "kubeconfig")

@@ -16,6 +16,7 @@ from webhook.policy import loader
 from webhook.policy.loader import (
     PolicyError,
     default_policy,
+    load_policy,
     load_policy_file,
     load_policy_text,
     validate_policy_text,
@@ -332,6 +333,18 @@ def test_load_policy_file(tmp_path: Path) -> None:
     with pytest.raises(PolicyError, match="more than the limit"):
         load_policy_file(tmp_path / "big.yaml")
 
+
+
+def test_load_policy_is_the_named_file_or_the_packaged_default(tmp_path: Path) -> None:
+    """What the CLI's ``--policy`` loads: the file when one is named, else the default."""
+    assert load_policy(None) is default_policy()
+    assert load_policy("") is default_policy()
+    path = tmp_path / "policy.yaml"
+    path.write_text(VALID + "rules: {NP011: {action: deny}}\n")
+    assert load_policy(str(path)).rule("NP011").action is Action.DENY
+    assert default_policy().rule("NP011").action is Action.WARN
+    with pytest.raises(FileNotFoundError):
+        load_policy(str(tmp_path / "missing.yaml"))
 
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=300))

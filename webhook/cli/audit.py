@@ -55,14 +55,14 @@ def run(args: argparse.Namespace) -> int:
     """Run the audit; 0 when nothing deny-level was found, 1 otherwise, 2 on errors."""
     from webhook.cli.flags import audit_problem
     from webhook.kube.state import ClusterUnavailable
-    from webhook.policy.loader import PolicyError, default_policy, load_policy_file
+    from webhook.policy.loader import PolicyError, load_policy
 
     problem = audit_problem(args)
     if problem:
         print(f"netpol-guard audit: {problem}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        policy = load_policy_file(args.policy) if args.policy else default_policy()
+        policy = load_policy(args.policy)
     except (PolicyError, OSError) as err:
         print(f"netpol-guard audit: {err}", file=sys.stderr)
         return EXIT_USAGE

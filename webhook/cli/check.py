@@ -95,14 +95,14 @@ def run(args: argparse.Namespace) -> int:
     from webhook.cli.report import render, use_colour
     from webhook.kube.manifests import ManifestError, load_paths
     from webhook.kube.state import ClusterUnavailable
-    from webhook.policy.loader import PolicyError
+    from webhook.policy.loader import PolicyError, load_policy
 
     problem = check_problem(args)
     if problem:
         print(f"netpol-guard check: {problem}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        policy = _load_policy(args.policy)
+        policy = load_policy(args.policy)
     except (PolicyError, OSError) as err:
         print(f"netpol-guard check: {err}", file=sys.stderr)
         return EXIT_USAGE
@@ -126,12 +126,6 @@ def run(args: argparse.Namespace) -> int:
     sys.stdout.write(render(report, args.output,
                             colour=use_colour(sys.stdout, args.no_color)))
     return report.exit_code(strict=args.strict)
-
-
-def _load_policy(path: str | None) -> Policy:
-    from webhook.policy.loader import default_policy, load_policy_file
-
-    return load_policy_file(path) if path else default_policy()
 
 
 def _open_cluster(args: argparse.Namespace) -> Any:

@@ -219,3 +219,9 @@ def default_policy() -> Policy:
     """The policy shipped in the package (``default-policy.yaml``), loaded once."""
     text = (resources.files("webhook.policy") / "default-policy.yaml").read_bytes()
     return load_policy_text(text, source=DEFAULT_SOURCE)
+
+
+def load_policy(path: str | os.PathLike[str] | None) -> Policy:
+    """The policy a CLI ``--policy`` flag names: the file at ``path``, the packaged default
+    when none is given; raises as ``load_policy_file`` does."""
+    return load_policy_file(path) if path else default_policy()
