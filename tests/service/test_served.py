@@ -9,6 +9,7 @@ from __future__ import annotations
 import http.client
 import json
 import ssl
+import time
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -193,12 +194,19 @@ def test_logs_carry_review_lines_but_never_the_object(served_webhook: ServedWebh
     review = load_review("pod-create-kubectl-run")
     kept_alive.post(json.dumps(review).encode())
 
-    lines = [json.loads(line) for line in served_webhook.log_text().splitlines()
-             if line.startswith("{")]
-    reviews = [line for line in lines if line.get("msg") == "review"]
-    mine = [line for line in reviews if line["uid"] == review["request"]["uid"]]
-    assert mine and {"kind", "namespace", "name", "operation", "dryRun", "verdict",
-                     "rules", "durationMs"} <= set(mine[0])
+    def mine() -> list[dict[str, Any]]:
+        lines = [json.loads(line) for line in served_webhook.log_text().splitlines()
+                 if line.startswith("{")]
+        return [line for line in lines
+                if line.get("msg") == "review" and line["uid"] == review["request"]["uid"]]
+
+    # The review's line is written just after its answer is sent (validate.answer_review).
+    deadline = time.monotonic() + 10
+    while not mine() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    lines = mine()
+    assert lines and {"kind", "namespace", "name", "operation", "dryRun", "verdict",
+                      "rules", "durationMs"} <= set(lines[0])
     text = served_webhook.log_text()
     assert "nginx:1.27" not in text  # the pod's image: object content never logged
     assert "kube-api-access" not in text

@@ -19,12 +19,14 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from webhook.admission.decision import Decision, deny
+from webhook.admission.request import AdmissionRequest
 from webhook.admission.wire import (
     DEFAULT_VERSION,
     MAX_BODY_BYTES,
@@ -58,9 +60,14 @@ class Wiring:
     policy_configmap: str
 
 
-def answer_review(body: bytes, content_type: str | None, wiring: Wiring) -> Answer:
+def answer_review(body: bytes, content_type: str | None, wiring: Wiring,
+                  later: list[Callable[[], None]] | None = None) -> Answer:
     """The answer to one /validate request: an AdmissionReview (HTTP 200), or a JSON Status
     with HTTP 400/413/415 when the body has no usable uid.
+
+    The review's metrics and log line are written before returning, or, given ``later``,
+    appended to it for the caller to run once the answer is sent (the API server waits for
+    the answer, not for the bookkeeping).
 
     ``content_type`` is the Content-Type header (None when absent); a media type other than
     application/json is refused, in band when the body has a uid.
@@ -93,9 +100,16 @@ def answer_review(body: bytes, content_type: str | None, wiring: Wiring) -> Answ
                         "can be reviewed.", code=500, reason="InternalError")
 
     elapsed = time.perf_counter() - started
+    if later is None:
+        _bookkeeping(admission, decision, elapsed)
+    else:
+        later.append(partial(_bookkeeping, admission, decision, elapsed))
+    return build_response(api_version, admission.uid, decision), 200
+
+
+def _bookkeeping(admission: AdmissionRequest, decision: Decision, elapsed: float) -> None:
     _record(admission.kind, admission.operation, decision, elapsed)
     log_review(admission, decision, elapsed * 1000)
-    return build_response(api_version, admission.uid, decision), 200
 
 
 def bad_request(bad: BadReview) -> Answer:
@@ -141,10 +155,11 @@ def _record(kind: str, operation: str, decision: Decision, elapsed: float) -> No
 
 # --- the WSGI route ---------------------------------------------------------------------------
 
+SHORT_BODY = "the client sent less than it announced"
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
-_STATUS_LINES = {status.value: f"{status.value} {status.phrase}" for status in HTTPStatus}
+STATUS_LINES = {status.value: f"{status.value} {status.phrase}" for status in HTTPStatus}
 
 
 class ValidateRoute:
@@ -163,25 +178,29 @@ class ValidateRoute:
         if length is None:
             return self.app(environ, start_response)
         try:
-            answer, status = self._answer(environ["wsgi.input"], length)
-        except Exception as error:  # what Flask's last-resort handler does on the other door
-            answer, status = unexpected_error(error)
-        payload = orjson.dumps(answer)
-        start_response(_STATUS_LINES[status], [("Content-Type", JSON_TYPE),
-                                               ("Content-Length", str(len(payload)))])
-        return [payload]
-
-    def _answer(self, stream: Any, length: int) -> Answer:
-        try:
-            body = stream.read(length)
+            body, reason = environ["wsgi.input"].read(length), SHORT_BODY
         except OSError as error:
             body, reason = b"", f"{type(error).__name__}: {error}"
-        else:
-            reason = "the client sent less than it announced"
-        if len(body) < length:  # as werkzeug's ClientDisconnected, answered in JSON
-            return bad_request(BadReview(400, f"body ended after {len(body)} of {length} "
-                                              f"bytes ({reason})"))
-        return answer_review(body, JSON_TYPE, self.wiring)
+        status, payload = self.answer(body, length, None, reason)
+        start_response(STATUS_LINES[status], [("Content-Type", JSON_TYPE),
+                                              ("Content-Length", str(len(payload)))])
+        return [payload]
+
+    def answer(self, body: bytes, length: int, later: list[Callable[[], None]] | None = None,
+               reason: str = SHORT_BODY) -> tuple[int, bytes]:
+        """The HTTP status and JSON payload for a plain review whose body was announced as
+        ``length`` bytes (``reason``: why fewer came, if they did; ``later``: as for
+        answer_review). Never raises: this is also the worker's door
+        (webhook.serving.plainhttp)."""
+        try:
+            if len(body) < length:  # as werkzeug's ClientDisconnected, answered in JSON
+                answer, status = bad_request(BadReview(
+                    400, f"body ended after {len(body)} of {length} bytes ({reason})"))
+            else:
+                answer, status = answer_review(body, JSON_TYPE, self.wiring, later)
+        except Exception as error:  # what Flask's last-resort handler does on the other door
+            answer, status = unexpected_error(error)
+        return status, orjson.dumps(answer)
 
 
 def _plain_review_length(environ: dict[str, Any]) -> int | None:

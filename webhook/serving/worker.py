@@ -6,7 +6,10 @@ them: a client that connects and never finishes the TLS handshake, or trickles a
 body, would hold its greenlet and socket forever. This worker bounds the handshake and each
 request, and answers malformed HTTP with JSON instead of gunicorn's HTML page.
 
-Three more things, measured with bench/:
+Four more things, measured with bench/:
+- the API server's reviews (POST /validate of one plain shape) are read and answered by
+  webhook.serving.plainhttp, without gunicorn's parser and WSGI; anything else on the
+  connection goes to gunicorn;
 - with more than one worker, kept-alive connections are spread evenly: a worker holding more
   open connections than another stops accepting until the other catches up (webhook.serving.balance;
   left alone, gunicorn often put every connection on one worker, DESIGN.md §6);
@@ -42,6 +45,7 @@ from webhook.serving.balance import (
     TICK_SECONDS,
     WorkerSlot,
 )
+from webhook.serving.plainhttp import Answerer, Replayed, serve_plain_reviews
 
 HANDSHAKE_TIMEOUT_ENV = "NETPOL_GUARD_HANDSHAKE_TIMEOUT"
 # A worker that answers requests or completes handshakes is alive, however late its main
@@ -53,7 +57,11 @@ REQUEST_TIMEOUT_ENV = "NETPOL_GUARD_REQUEST_TIMEOUT"
 class WebhookWorker(GeventWorker):  # type: ignore[misc]
     """GeventWorker with handshake and request deadlines, JSON errors, balanced accepts."""
 
+    alive: bool  # gunicorn's: False once the worker is leaving
+    keepalive: float
     balance_slot: WorkerSlot | None = None
+    # The app's door for plain reviews (None: every request goes through gunicorn and WSGI).
+    plain_reviews: Answerer | None = None
     _servers: tuple[BalancedStreamServer, ...] = ()
     _last_progress_beat = 0.0
 
@@ -62,6 +70,13 @@ class WebhookWorker(GeventWorker):  # type: ignore[misc]
         self.request_timeout = float(os.environ.get(REQUEST_TIMEOUT_ENV, "10"))
         util.write_error = write_json_error
         super().init_process()
+
+    def load_wsgi(self) -> None:
+        super().load_wsgi()
+        self.plain_reviews = _plain_door(self.wsgi, self.cfg)
+        # Seconds a kept-alive connection may wait for its next request (gunicorn's keepalive;
+        # with keep-alive off, one request, waited for as long as a request may take).
+        self.keepalive = float(self.cfg.keepalive) or self.request_timeout
 
     def run(self) -> None:
         """GeventWorker.run, with servers that take part in the connection balance and a
@@ -144,7 +159,45 @@ class WebhookWorker(GeventWorker):  # type: ignore[misc]
             finally:
                 timer.close()
             self.progress()
+        if self.plain_reviews is not None:
+            client = self._serve_plain(client, addr, self.plain_reviews)
+            if client is None:
+                return
         super().handle(listener, client, addr)
+
+    def _serve_plain(self, client: Any, addr: Any, answer: Answerer) -> Any:
+        """Plain reviews on ``client``; then None (closed here), or the connection with
+        the bytes read so far put back, for gunicorn."""
+        try:
+            pending = serve_plain_reviews(client, answer, self, addr)
+        except OSError as error:  # ssl.SSLError too: the client went away, as gunicorn logs it
+            self.log.debug("connection from %s ended: %s", addr, error)
+            pending = None
+        except BaseException:
+            util.close(client)
+            raise
+        if pending is None:
+            util.close(client)
+            return None
+        self.log.debug("a request from %s is not a plain review; gunicorn serves the rest "
+                       "of the connection", addr)
+        return Replayed(client, pending)
+
+    # The connection owner for webhook.serving.plainhttp (``keepalive``: set in load_wsgi).
+    def count_request(self) -> bool:
+        """gunicorn's bookkeeping for one request (``handle_request``), with the line its
+        default pre_request hook logs at debug level."""
+        self.log.debug("%s %s", "POST", "/validate")
+        if self.balance_slot is not None:
+            self.balance_slot.request_handled()
+        self.nr += 1
+        if self.nr >= self.max_requests and self.alive:
+            self.log.info("Autorestarting worker after current request.")
+            self.alive = False
+        return bool(self.alive and self.cfg.keepalive)
+
+    def answered(self) -> None:
+        self.progress()
 
     def handle_request(self, listener_name: Any, req: Any, sock: Any, addr: Any) -> bool:
         if self.balance_slot is not None:
@@ -284,6 +337,21 @@ def _rebalance(servers: list[BalancedStreamServer], slot: WorkerSlot) -> None:
         paused_since = paused_since or now
         gevent.sleep(FAST_TICK_SECONDS if now - paused_since < FAST_TICKS_FOR_SECONDS
                      else TICK_SECONDS)
+
+
+def _plain_door(app: Any, cfg: Any) -> Answerer | None:
+    """The app's answer function for plain reviews, when nothing would miss gunicorn's
+    request objects: the app has a ValidateRoute, there is no access log and no
+    pre/post_request hook (netpol-guard serve sets none), and no SCRIPT_NAME prefix."""
+    from webhook.serving.validate import ValidateRoute
+
+    route = getattr(app, "wsgi_app", None)
+    hooks_default = all(cfg.settings[name].value is cfg.settings[name].default
+                        for name in ("pre_request", "post_request"))
+    if (not isinstance(route, ValidateRoute) or cfg.accesslog or not hooks_default
+            or os.environ.get("SCRIPT_NAME")):
+        return None
+    return route.answer
 
 
 def write_json_error(sock: Any, status_int: int, reason: str, mesg: str) -> None:
