@@ -5,20 +5,25 @@ same run:
 - **none**: no admission for that namespace;
 - **cel**: a ValidatingAdmissionPolicy (CEL, in the API server) enforcing three core checks
   (NP001 ingress rule without ``from``, NP005 world CIDR, NP008 rule without ``ports``);
-- **reference**: ``bench/reference_app.py`` served with netpol-guard's own gunicorn
-  configuration (``--worker webhook``: same worker, TLS context, timeouts), answering every
-  review ``allowed: true``: what any webhook on this HTTP/TLS stack costs through the API server;
+- **floor**: ``bench/floor_server.py``, a minimal gevent TLS server answering every review
+  ``allowed: true`` with no gunicorn, WSGI, deadlines or logs: about the least any webhook in
+  Python adds;
+- **reference**: ``bench/reference_app.py``, a bare Flask webhook answering every review
+  ``allowed: true``, served with netpol-guard's own gunicorn configuration (``--worker
+  webhook``: same worker, TLS context, timeouts); it has no ``ValidateRoute``, so its reviews
+  take gunicorn's parser, WSGI and Flask, as the "bare Flask webhook" of issue 16;
 - **netpol-guard**: ``netpol-guard serve`` (gunicorn, gevent workers, TLS, default settings)
   registered with the chart's ValidatingWebhookConfiguration (networkpolicies hook only).
 
-The reference is registered with the same rendered configuration as netpol-guard (its own
-name and namespace label). Each configuration owns a namespace (selected by a label), so the
-four are measured against the same API server and etcd. Requests are what kubectl sends (POST
-with ``dryRun=All`` and ``fieldValidation=Strict``), over kept-alive admin connections, by 1
+The floor and the reference are registered with the same rendered configuration as
+netpol-guard (each with its own name and namespace label). Each configuration owns a namespace
+(selected by a label), so the five are measured against the same API server and etcd.
+Requests are what kubectl sends (POST with ``dryRun=All`` and ``fieldValidation=Strict``),
+over kept-alive admin connections, by 1
 and by 8 parallel client threads. Rounds shuffle the order of the configurations; each
 configuration's latencies are pooled over rounds, and the figures are the differences of
-percentiles to **none** (what each adds) and, for netpol-guard, to **reference** (what it adds
-beyond any webhook on its stack), p50 and p99.
+percentiles to **none** (what each adds) and, for netpol-guard, to **floor** and to
+**reference**, p50 and p99.
 A request that fails (anything but 201) fails the run: it has no figure.
 """
 
@@ -36,8 +41,9 @@ from pathlib import Path
 from typing import Any
 
 TARGET_ADDED_P50_MS = {1: 1.2, 8: 4.0}
-CONFIGS = ("none", "cel", "reference", "netpol-guard")
-WEBHOOKS = ("reference", "netpol-guard")
+CONFIGS = ("none", "cel", "floor", "reference", "netpol-guard")
+WEBHOOKS = ("floor", "reference", "netpol-guard")
+BASELINES = ("floor", "reference")  # what netpol-guard is also compared with
 LABEL = "bench.netpol-guard.io/admission"
 POLICY = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
           "metadata": {"name": "allow-frontend"},
@@ -97,18 +103,20 @@ def _measure(client: Any, namespace: str, clients: int, requests: int) -> list[f
         return list(pool.map(one, range(requests)))
 
 
-def _start_reference(workdir: Path, certs: Any) -> Any:
-    """``bench.reference_app --worker webhook`` (2 workers, as netpol-guard serve's default)."""
+def _start_baseline(config: str, workdir: Path, certs: Any) -> Any:
+    """``bench.reference_app --worker webhook`` (2 workers, as netpol-guard serve's default) or
+    ``bench.floor_server``."""
     from tests.conftest import ServedWebhook, free_port, wait_until_answers
     from tests.e2e.controlplane import clean_environment
 
     port = free_port()
-    log_path = workdir / f"reference-{port}.log"
+    log_path = workdir / f"{config}-{port}.log"
     log_file = open(log_path, "wb")  # noqa: SIM115 - owned by the process for its lifetime
+    options = ["--worker", "webhook", "--workers", "2"] if config == "reference" else []
+    module = "bench.reference_app" if config == "reference" else "bench.floor_server"
     process = subprocess.Popen(
-        [sys.executable, "-m", "bench.reference_app", "--worker", "webhook",
-         "--bind", f"127.0.0.1:{port}", "--cert", str(certs.cert), "--key", str(certs.key),
-         "--workers", "2"],
+        [sys.executable, "-m", module, *options, "--bind", f"127.0.0.1:{port}",
+         "--cert", str(certs.cert), "--key", str(certs.key)],
         stdout=log_file, stderr=subprocess.STDOUT, env=clean_environment(),
         cwd=Path(__file__).resolve().parent.parent)
     served = ServedWebhook(process, port, str(certs.ca_cert), log_path, certs.cert.parent,
@@ -141,7 +149,8 @@ def _setup(plane: Any, kubectl: Any, workdir: Path, certs: Any,
     for config in CONFIGS:
         kubectl.ok("create", "namespace", f"bench-{config}")
         kubectl.ok("label", "namespace", f"bench-{config}", f"{LABEL}={config}")
-    served["reference"] = _start_reference(workdir, certs)
+    for config in BASELINES:
+        served[config] = _start_baseline(config, workdir, certs)
     served["netpol-guard"] = start_webhook(
         workdir, certs, "--cluster-source", "kubernetes", "--kubeconfig",
         str(plane.kubeconfig), env=clean_environment())
@@ -154,9 +163,10 @@ def _setup(plane: Any, kubectl: Any, workdir: Path, certs: Any,
 def _wait_enforced(client: Any) -> None:
     """Until the CEL policy and both webhooks are in force (their configs load asynchronously).
 
-    The reference allows everything, so it cannot be seen in force; it is registered in the
-    same List before netpol-guard, and the API server's informer sees configurations in the
-    order they were written, so once netpol-guard is called the reference is too.
+    The floor and the reference allow everything, so they cannot be seen in force; they are
+    registered in the same List before netpol-guard, and the API server's informer sees
+    configurations in the order they were written, so once netpol-guard is called they are
+    too.
     """
     bad = dict(POLICY, spec={"podSelector": {}, "ingress": [{"ports": [{"port": 80}]}]})
     deadline = time.monotonic() + 60
@@ -213,9 +223,10 @@ def _summarise(samples: dict[str, list[float]]) -> dict[str, Any]:
         out[config] = {"count": len(values), "p50_ms": _percentile(values, 0.50),
                        "p99_ms": _percentile(values, 0.99),
                        "mean_ms": statistics.fmean(values)}
-    for config in ("cel", "reference", "netpol-guard"):
+    for config in CONFIGS[1:]:
         out[f"{config}_added"] = _difference(out[config], out["none"])
-    out["netpol-guard_over_reference"] = _difference(out["netpol-guard"], out["reference"])
+    for baseline in BASELINES:
+        out[f"netpol-guard_over_{baseline}"] = _difference(out["netpol-guard"], out[baseline])
     return out
 
 
@@ -233,10 +244,9 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
         added = figures["netpol-guard_added"]["p50_ms"]
         rows.append({"target": f"netpol-guard adds ≤ {limit:g} ms p50 to a dry-run create "
                                f"through the API server, {clients} client(s)",
-                     "value": f"{added:+.2f} ms (reference webhook "
-                              f"{figures['reference_added']['p50_ms']:+.2f} ms; netpol-guard "
-                              "over it "
-                              f"{figures['netpol-guard_over_reference']['p50_ms']:+.2f} ms)",
+                     "value": f"{added:+.2f} ms (floor "
+                              f"{figures['floor_added']['p50_ms']:+.2f} ms, bare Flask "
+                              f"reference {figures['reference_added']['p50_ms']:+.2f} ms)",
                      "met": added <= limit})
     return rows
 
@@ -246,7 +256,7 @@ def render(result: dict[str, Any]) -> list[str]:
                  f"{result['rounds']} alternating rounds × {result['requests_per_round']} "
                  "requests per configuration (ms):",
              f"  {'clients':>7} {'admission':<14} {'p50':>7} {'p99':>7} {'added p50':>10} "
-             f"{'added p99':>10} {'over ref p50':>13} {'over ref p99':>13}"]
+             f"{'added p99':>10} {'over floor p50':>15} {'over ref p50':>13}"]
     zero = {"p50_ms": 0.0, "p99_ms": 0.0}
     for clients, figures in result["clients"].items():
         for config in CONFIGS:
@@ -254,9 +264,9 @@ def render(result: dict[str, Any]) -> list[str]:
             added = figures.get(f"{config}_added", zero)
             line = (f"  {clients:>7} {config:<14} {row['p50_ms']:>7.2f} {row['p99_ms']:>7.2f} "
                     f"{added['p50_ms']:>+10.2f} {added['p99_ms']:>+10.2f}")
-            over = figures.get(f"{config}_over_reference")
-            if over is not None:
-                line += f" {over['p50_ms']:>+13.2f} {over['p99_ms']:>+13.2f}"
+            if config == "netpol-guard":
+                line += (f" {figures['netpol-guard_over_floor']['p50_ms']:>+15.2f}"
+                         f" {figures['netpol-guard_over_reference']['p50_ms']:>+13.2f}")
             lines.append(line)
     return lines
 

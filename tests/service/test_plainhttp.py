@@ -12,13 +12,15 @@ from __future__ import annotations
 import json
 import socket
 import ssl
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import ServedWebhook, load_review, start_with_inventory
+from tests.conftest import REPO, ServedWebhook, load_review, start_with_inventory
 from webhook.admission.wire import MAX_BODY_BYTES
 from webhook.serving.plainhttp import PlainRequest, parse_plain_head
 
@@ -60,6 +62,18 @@ def test_any_other_head_is_left_to_gunicorn(change: tuple[bytes, bytes]) -> None
     old, new = change
     assert old in PLAIN_HEAD
     assert parse_plain_head(PLAIN_HEAD.replace(old, new)) is None
+
+
+def test_the_worker_class_loads_without_the_apps_metrics() -> None:
+    # gunicorn's master imports the worker class before it forks; a metric created there
+    # gets a file for the master's pid, and netpol_guard_policy_valid (the minimum over every
+    # file) read 0 for good.
+    code = ("import sys, webhook.serving.worker; "
+            "print(sorted(m for m in sys.modules if m.startswith(('prometheus_client', "
+            "'webhook.observe', 'webhook.engine', 'flask'))))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True, cwd=REPO)
+    assert result.stdout.strip() == "[]"
 
 
 def test_more_fields_than_gunicorn_allows_is_left_to_it() -> None:

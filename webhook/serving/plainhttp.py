@@ -14,6 +14,10 @@ same byte for byte), and the answer written in one TLS record with the headers g
 would send. The first request of another shape — a probe, a chunked body, a malformed head —
 is handed back, with the bytes already read, to gunicorn, which serves the rest of that
 connection as before.
+
+The gunicorn master imports this module (with the worker class) before it forks: nothing here
+may import the app's metrics, whose gauges would then get a file for the master's pid
+(``netpol_guard_policy_valid`` is the minimum over all of them). A test checks it.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ import gevent
 from gunicorn import SERVER, util
 
 from webhook.admission.wire import MAX_BODY_BYTES
-from webhook.serving.validate import STATUS_LINES
+from webhook.serving.statuslines import STATUS_LINES
 
 log = logging.getLogger("netpol_guard.server")
 

@@ -20,7 +20,6 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
-from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -40,6 +39,7 @@ from webhook.observe import metrics
 from webhook.observe.logs import log_review
 from webhook.policy.store import PolicyNotReady
 from webhook.serving.review import review_request
+from webhook.serving.statuslines import STATUS_LINES
 
 if TYPE_CHECKING:
     from webhook.kube.state import ClusterState
@@ -159,7 +159,6 @@ SHORT_BODY = "the client sent less than it announced"
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
-STATUS_LINES = {status.value: f"{status.value} {status.phrase}" for status in HTTPStatus}
 
 
 class ValidateRoute:
