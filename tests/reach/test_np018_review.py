@@ -22,7 +22,7 @@ from webhook.admission.wire import parse_review
 from webhook.engine.reach import PodInfo, ReachView
 from webhook.engine.reachview import StaticReachView
 from webhook.kube.state import ClusterUnavailable
-from webhook.observe.metrics import REACH_DELTAS
+from webhook.observe.metrics import REACH_DELTAS, REVIEW_TALLY
 from webhook.policy.loader import default_policy
 from webhook.policy.model import Exemptions, Policy
 from webhook.serving.review import review_request
@@ -123,6 +123,7 @@ def np018(decision: Decision) -> list[str]:
 
 
 def outcome(name: str) -> float:
+    REVIEW_TALLY.flush()  # NP018's outcomes are counted in the review tally's batches
     return REACH_DELTAS.labels(name)._value.get()  # type: ignore[no-any-return]
 
 

@@ -148,7 +148,8 @@ FLUSH_SECONDS_ENV = "NETPOL_GUARD_METRICS_FLUSH_SECONDS"
 
 
 class ReviewTally:
-    """This process's review counts, latencies and rule hits, not yet written to the metrics.
+    """This process's review counts, latencies, rule hits and other per-review counts
+    (``count``), not yet written to the metrics.
 
     In multiprocess mode a counter increment is a locked write to an mmap'd file (≈ 9,000
     instructions, a histogram observation ≈ 17,000): done per review, that was 6 % of a
@@ -174,6 +175,7 @@ class ReviewTally:
         self._reviews: dict[tuple[str, str, str], int] = {}
         self._rule_hits: dict[tuple[str, str], int] = {}
         self._latency: dict[str, list[float]] = {}  # kind -> [sum, count per bucket ...]
+        self._counts: dict[tuple[Any, ...], int] = {}  # (counter, *labels) -> increments
         self._flusher: threading.Thread | None = None
 
     def add(self, kind: str, operation: str, verdict: str, seconds: float,
@@ -193,12 +195,24 @@ class ReviewTally:
         if self._flusher is None:
             self._start_flusher()
 
+    def count(self, counter: Counter, *labels: str) -> None:
+        """One increment of ``counter``'s child ``labels``, written with the next flush (for
+        other counters that move on every review, such as NP018's outcomes)."""
+        key = (counter, *labels)
+        with self._lock:
+            self._counts[key] = self._counts.get(key, 0) + 1
+        if self._flusher is None:
+            self._start_flusher()
+
     def flush(self) -> None:
         """Write the pending counts to the metrics (to the shared files in multiprocess mode)."""
         with self._lock:
             reviews, self._reviews = self._reviews, {}
             rule_hits, self._rule_hits = self._rule_hits, {}
             latencies, self._latency = self._latency, {}
+            counts, self._counts = self._counts, {}
+        for (counter, *labels), count in counts.items():
+            child(counter, *labels).inc(count)
         review_metric, latency_metric, rule_metric = self._metrics
         for review_labels, count in reviews.items():
             child(review_metric, *review_labels).inc(count)

@@ -21,7 +21,7 @@ from webhook.engine.reach import ReachView
 from webhook.engine.reachdelta import BudgetExceeded, reach_delta
 from webhook.engine.reachrule import RULE_ID, reach_violations, skipped_warning
 from webhook.kube.state import ClusterState, ClusterUnavailable
-from webhook.observe.metrics import REACH_DELTAS
+from webhook.observe.metrics import REACH_DELTAS, REVIEW_TALLY
 from webhook.policy.model import Policy
 
 log = logging.getLogger("netpol_guard.reach")
@@ -58,20 +58,20 @@ def with_reach_delta(request: AdmissionRequest, policy: Policy, cluster: Cluster
                             request.obj if request.operation != "DELETE" else None,
                             deadline=started + config.time_budget_ms / 1000, clock=clock)
     except ClusterUnavailable as unavailable:
-        REACH_DELTAS.labels("unsynced").inc()
+        REVIEW_TALLY.count(REACH_DELTAS, "unsynced")
         return _redecide(request, decision, [], [skipped_warning(str(unavailable))])
     except BudgetExceeded:
-        REACH_DELTAS.labels("budget").inc()
+        REVIEW_TALLY.count(REACH_DELTAS, "budget")
         log.info("NP018 over its %d ms budget for %s", config.time_budget_ms, request.subject)
         return _redecide(request, decision, [], [skipped_warning(
             f"the change's effect took longer than {config.time_budget_ms} ms "
             "(timeBudgetMs) to compute")])
     except Exception:  # noqa: BLE001 - a bug in NP018 must not refuse what the rest allowed
-        REACH_DELTAS.labels("error").inc()
+        REVIEW_TALLY.count(REACH_DELTAS, "error")
         log.exception("NP018 failed for %s", request.subject)
         return _redecide(request, decision, [], [skipped_warning(
             "it failed (the webhook's log has the error)")])
-    REACH_DELTAS.labels("evaluated").inc()
+    REVIEW_TALLY.count(REACH_DELTAS, "evaluated")
     violations = reach_violations(delta, config, action)
     if not violations:
         return decision
