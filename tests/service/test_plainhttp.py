@@ -79,6 +79,23 @@ def test_the_worker_class_loads_without_the_apps_metrics() -> None:
 def test_more_fields_than_gunicorn_allows_is_left_to_it() -> None:
     head = PLAIN_HEAD + b"".join(b"\r\nX-Field-%d: 1" % index for index in range(100))
     assert parse_plain_head(head) is None
+    assert parse_plain_head(head, max_fields=200) is not None
+
+
+def test_a_request_line_longer_than_gunicorn_allows_is_left_to_it() -> None:
+    head = PLAIN_HEAD.replace(b"?timeout=3s", b"?timeout=3s&x=" + b"a" * 8200)
+    assert parse_plain_head(head) is None
+    assert parse_plain_head(head, max_line=9000) is not None
+
+
+def test_a_request_line_over_the_limit_gets_gunicorns_json_error(
+        served_webhook: ServedWebhook) -> None:
+    with _connect(served_webhook) as sock:
+        sock.sendall(_post().replace(b"?timeout=3s", b"?x=" + b"a" * 8200))
+        (response,), closed = _read_responses(sock, 1)
+    assert response[0] == b"HTTP/1.1 414 URI Too Long"
+    assert json.loads(response[2])["kind"] == "Status"
+    assert closed
 
 
 # --- over TLS, against the real server ---------------------------------------------------------

@@ -58,13 +58,15 @@ class PlainRequest:
     close: bool
 
 
-def parse_plain_head(head: bytes, max_fields: int = 100) -> PlainRequest | None:
+def parse_plain_head(head: bytes, max_fields: int = 100,
+                     max_line: int = 8190) -> PlainRequest | None:
     """``head`` (request line and headers, without the blank line) if it has the shape the API
     server sends, else None: POST /validate (a query allowed) over HTTP/1.1, exactly one
     Content-Length within the limit, Content-Type exactly application/json, no header that
-    changes framing (Transfer-Encoding, Expect, Upgrade), no continuation lines."""
+    changes framing (Transfer-Encoding, Expect, Upgrade), no continuation lines; within
+    gunicorn's limits (``limit_request_fields``, ``limit_request_line``), which refuse the rest."""
     lines = head.split(b"\r\n")
-    if len(lines) - 1 > max_fields:
+    if len(lines) - 1 > max_fields or len(lines[0]) > max_line:
         return None
     method, _, rest = lines[0].partition(b" ")
     target, _, version = rest.partition(b" ")
@@ -105,6 +107,7 @@ class ConnectionOwner(Protocol):
 
     keepalive: float
     request_timeout: float
+    head_limits: tuple[int, int]  # gunicorn's limit_request_fields and limit_request_line
 
     def count_request(self) -> bool:
         """Count the request; False when the connection must close after it (the worker is
@@ -129,7 +132,7 @@ def serve_plain_reviews(sock: Any, answer: Answerer, owner: ConnectionOwner,
         if head is None:
             return None  # closed, or idle past the keep-alive timeout
         buffer, end = head
-        request = parse_plain_head(buffer[:end]) if end >= 0 else None
+        request = parse_plain_head(buffer[:end], *owner.head_limits) if end >= 0 else None
         if request is None:
             return buffer
         # A fresh Timeout per request: a restarted one keeps its first deadline.
