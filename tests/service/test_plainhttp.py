@@ -64,6 +64,21 @@ def test_any_other_head_is_left_to_gunicorn(change: tuple[bytes, bytes]) -> None
     assert parse_plain_head(PLAIN_HEAD.replace(old, new)) is None
 
 
+def test_header_values_are_read_as_gunicorn_reads_them() -> None:
+    # A tab inside a value is legal HTTP (gunicorn takes it); spaces and tabs around the
+    # values the door reads are not part of them.
+    assert parse_plain_head(PLAIN_HEAD + b"\r\nX-Tab: a\tb") is not None
+    spaced = PLAIN_HEAD.replace(b"Content-Length: 120", b"Content-Length:\t 120 \t")
+    assert parse_plain_head(spaced) == PlainRequest(120, False)
+
+
+def test_a_long_value_that_ends_badly_is_left_to_gunicorn() -> None:
+    # The shape a backtracking header pattern chokes on: many spaces, then a control byte.
+    head = PLAIN_HEAD + b"\r\nX-Long: a" + b" " * 8000 + b"\x7f"
+    assert parse_plain_head(head) is None
+    assert parse_plain_head(head[:-1] + b"a") is not None
+
+
 def test_the_worker_class_loads_without_the_apps_metrics() -> None:
     # gunicorn's master imports the worker class before it forks; a metric created there
     # gets a file for the master's pid, and netpol_guard_policy_valid (the minimum over every
@@ -86,6 +101,25 @@ def test_a_request_line_longer_than_gunicorn_allows_is_left_to_it() -> None:
     head = PLAIN_HEAD.replace(b"?timeout=3s", b"?timeout=3s&x=" + b"a" * 8200)
     assert parse_plain_head(head) is None
     assert parse_plain_head(head, max_line=9000) is not None
+
+
+def test_a_header_field_longer_than_gunicorn_allows_is_left_to_it() -> None:
+    # gunicorn counts the field with its CRLF: 8,190 bytes in all pass, 8,191 do not.
+    name = b"X-Long: "
+    fits = PLAIN_HEAD + b"\r\n" + name + b"a" * (8188 - len(name))
+    assert parse_plain_head(fits) is not None
+    assert parse_plain_head(fits + b"a") is None
+    assert parse_plain_head(fits + b"a", max_field_size=9000) is not None
+
+
+def test_a_header_field_over_the_limit_gets_gunicorns_json_error(
+        served_webhook: ServedWebhook) -> None:
+    with _connect(served_webhook) as sock:
+        sock.sendall(_post(extra=b"X-Long: " + b"a" * 9000 + b"\r\n"))
+        (response,), closed = _read_responses(sock, 1)
+    assert response[0] == b"HTTP/1.1 431 Request Header Fields Too Large"
+    assert json.loads(response[2])["kind"] == "Status"
+    assert closed
 
 
 def test_a_request_line_over_the_limit_gets_gunicorns_json_error(

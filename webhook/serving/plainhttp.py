@@ -42,12 +42,15 @@ log = logging.getLogger("netpol_guard.server")
 MAX_HEAD_BYTES = 16 * 1024
 READ_SIZE = 64 * 1024
 _SERVER = SERVER.encode()
-# Header names are tokens; only letters, digits and '-' here (gunicorn has rules for
-# underscores and the rest: such a request goes to it).
-_FIELD = re.compile(rb"([A-Za-z0-9-]+):[ \t]*([\x20-\x7e]*?)[ \t]*")
+# The header lines, checked in one pass: names of letters, digits and '-' (gunicorn has rules
+# for underscores and the rest: such a request goes to it), values of visible ASCII, spaces and
+# tabs. Linear: a value cannot contain the CRLF that ends its line (an earlier per-line pattern
+# with a lazy value backtracked quadratically: 0.4 s of CPU for one crafted 8 KiB line).
+_FIELDS = re.compile(rb"[A-Za-z0-9-]+:[\t\x20-\x7e]*(?:\r\n[A-Za-z0-9-]+:[\t\x20-\x7e]*)*")
 # Headers that change how the body or the connection is handled: gunicorn's business.
 _NOT_PLAIN = frozenset({b"transfer-encoding", b"expect", b"upgrade", b"http2-settings",
-                        b"script_name", b"trailer"})
+                        b"trailer"})
+_READ = frozenset({b"content-length", b"content-type", b"connection"}) | _NOT_PLAIN
 
 
 @dataclass(frozen=True)
@@ -58,30 +61,39 @@ class PlainRequest:
     close: bool
 
 
-def parse_plain_head(head: bytes, max_fields: int = 100,
-                     max_line: int = 8190) -> PlainRequest | None:
+def parse_plain_head(head: bytes, max_fields: int = 100, max_line: int = 8190,
+                     max_field_size: int = 8190) -> PlainRequest | None:
     """``head`` (request line and headers, without the blank line) if it has the shape the API
     server sends, else None: POST /validate (a query allowed) over HTTP/1.1, exactly one
     Content-Length within the limit, Content-Type exactly application/json, no header that
     changes framing (Transfer-Encoding, Expect, Upgrade), no continuation lines; within
-    gunicorn's limits (``limit_request_fields``, ``limit_request_line``), which refuse the rest."""
-    lines = head.split(b"\r\n")
-    if len(lines) - 1 > max_fields or len(lines[0]) > max_line:
+    gunicorn's limits (``limit_request_fields``, ``limit_request_line``,
+    ``limit_request_field_size``), which refuse the rest."""
+    request_line, _, block = head.partition(b"\r\n")
+    if len(request_line) > max_line or not _FIELDS.fullmatch(block):
         return None
-    method, _, rest = lines[0].partition(b" ")
+    method, _, rest = request_line.partition(b" ")
     target, _, version = rest.partition(b" ")
     if (method != b"POST" or version != b"HTTP/1.1"
             or target.partition(b"?")[0] != b"/validate" or not target.isascii()
             or b" " in version or b"#" in target):
         return None
+    lines = block.split(b"\r\n")
+    if len(lines) > max_fields:
+        return None
     length: int | None = None
     content_type: bytes | None = None
     close = False
-    for line in lines[1:]:
-        field = _FIELD.fullmatch(line)
-        if field is None:
+    for line in lines:
+        if len(line) + 2 > max_field_size:  # gunicorn counts the line with its CRLF
             return None
-        name, value = field.group(1).lower(), field.group(2)
+        name, _, value = line.partition(b":")
+        name = name.lower()
+        if name not in _READ:
+            continue
+        if name in _NOT_PLAIN:
+            return None
+        value = value.strip(b" \t")
         if name == b"content-length":
             if length is not None or not value.isdigit():
                 return None
@@ -90,13 +102,11 @@ def parse_plain_head(head: bytes, max_fields: int = 100,
             if content_type is not None:
                 return None
             content_type = value
-        elif name == b"connection":
+        else:  # connection
             options = {option.strip().lower() for option in value.split(b",")}
             if b"upgrade" in options:
                 return None
             close = close or b"close" in options
-        elif name in _NOT_PLAIN:
-            return None
     if length is None or length > MAX_BODY_BYTES or content_type != b"application/json":
         return None
     return PlainRequest(length, close)
@@ -107,7 +117,8 @@ class ConnectionOwner(Protocol):
 
     keepalive: float
     request_timeout: float
-    head_limits: tuple[int, int]  # gunicorn's limit_request_fields and limit_request_line
+    # gunicorn's limit_request_fields, limit_request_line and limit_request_field_size
+    head_limits: tuple[int, int, int]
 
     def count_request(self) -> bool:
         """Count the request; False when the connection must close after it (the worker is

@@ -59,7 +59,7 @@ class WebhookWorker(GeventWorker):  # type: ignore[misc]
 
     alive: bool  # gunicorn's: False once the worker is leaving
     keepalive: float
-    head_limits: tuple[int, int]
+    head_limits: tuple[int, int, int]
     balance_slot: WorkerSlot | None = None
     # The app's door for plain reviews (None: every request goes through gunicorn and WSGI).
     plain_reviews: Answerer | None = None
@@ -78,7 +78,8 @@ class WebhookWorker(GeventWorker):  # type: ignore[misc]
         # Seconds a kept-alive connection may wait for its next request (gunicorn's keepalive;
         # with keep-alive off, one request, waited for as long as a request may take).
         self.keepalive = float(self.cfg.keepalive) or self.request_timeout
-        self.head_limits = (self.cfg.limit_request_fields, self.cfg.limit_request_line)
+        self.head_limits = (self.cfg.limit_request_fields, self.cfg.limit_request_line,
+                            self.cfg.limit_request_field_size)
 
     def run(self) -> None:
         """GeventWorker.run, with servers that take part in the connection balance and a
