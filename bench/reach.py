@@ -9,7 +9,10 @@ NetworkPolicies (``bench/reach_cluster.py``). One runs the default policy (NP018
 other the same policy with NP018 ``off``. wrk (``bench/wrk/reviews.lua``) sends, at a fixed
 rate, either NetworkPolicy CREATE/UPDATE/DELETE reviews of that cluster's namespaces, or Pod and
 Deployment CREATE reviews; each point runs on both servers, alternating which goes first. The
-figures (latency percentiles, CPU per review) go to bench/results/reach-latest.json.
+Pod/workload mix runs in ``WORKLOAD_ROUNDS`` alternating rounds: its target compares CPU per
+review with NP018 on and off, a difference of a few per cent, and single runs of the same
+server moved by ±10 % here. The figures (latency percentiles, CPU per review, per run) go to
+bench/results/reach-latest.json.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import statistics
 import sys
 import tempfile
 import time
@@ -30,6 +34,10 @@ from bench.workload import FIXTURES, REPO
 RESULTS = Path(__file__).resolve().parent / "results"
 WORKLOADS, PODS_PER_WORKLOAD, NAMESPACES = 1000, 5, 100
 TARGET_P99_MS = 10.0
+POLICY_MIX, WORKLOAD_MIX = "NetworkPolicy reviews", "Pod/workload reviews"
+WORKLOAD_ROUNDS = 4  # of half the duration each, the order alternating
+KEPT = ("achieved_rate", "latency_us", "server_cpu_ms_per_review", "socket_errors", "non_2xx",
+        "not_reviews", "other_cpu_cores", "allowed", "denied")
 
 
 def write_inventory(directory: Path) -> dict[str, int]:
@@ -141,11 +149,11 @@ def run(duration: float, rate: int, log: Any = print) -> dict[str, Any]:
         workdir = Path(temp)
         certs = write_dev_certificates(workdir / "certs")
         cluster = write_inventory(workdir / "inventory")
-        mixes = {"NetworkPolicy reviews": _write_bodies(workdir / "bodies", "np",
-                                                        policy_reviews()),
-                 "Pod/workload reviews": _write_bodies(workdir / "bodies", "workloads",
-                                                       workload_reviews())}
+        mixes = {POLICY_MIX: _write_bodies(workdir / "bodies", "np", policy_reviews()),
+                 WORKLOAD_MIX: _write_bodies(workdir / "bodies", "workloads",
+                                             workload_reviews())}
         servers = _servers(workdir, certs, workdir / "inventory")
+        # results[mix][server]: one entry per run (per round for the workload mix).
         report: dict[str, Any] = {"cluster": cluster, "rate": rate, "duration": duration,
                                   "results": {}}
         try:
@@ -156,38 +164,61 @@ def run(duration: float, rate: int, log: Any = print) -> dict[str, Any]:
                     run_wrk(wrk, server, LoadPoint("warm-up", 8, rate), 3, bodies)
             point = LoadPoint(f"rate {rate}/s", 8, rate)
             for index, (mix, bodies) in enumerate(mixes.items()):
-                order = servers if index % 2 == 0 else servers[::-1]
-                for server in order:
-                    log(f"  reach: {server.key:<10} {mix} at {rate}/s ...")
-                    result = run_wrk(wrk, server, point, duration, bodies)
-                    report["results"].setdefault(mix, {})[server.key] = {
-                        key: result[key] for key in (
-                            "achieved_rate", "latency_us", "server_cpu_ms_per_review",
-                            "socket_errors", "non_2xx", "not_reviews", "other_cpu_cores",
-                            "allowed", "denied")
-                        if key in result}
+                rounds = WORKLOAD_ROUNDS if mix == WORKLOAD_MIX else 1
+                seconds = duration / 2 if rounds > 1 else duration
+                for round_index in range(rounds):
+                    order = servers if (index + round_index) % 2 == 0 else servers[::-1]
+                    for server in order:
+                        log(f"  reach: {server.key:<10} {mix} at {rate}/s "
+                            f"(run {round_index + 1}/{rounds}) ...")
+                        result = run_wrk(wrk, server, point, seconds, bodies)
+                        report["results"].setdefault(mix, {}).setdefault(server.key, []).append(
+                            {key: result[key] for key in KEPT if key in result})
         finally:
             for server in servers:
                 server.stop()
     return report
 
 
+def lost(result: dict[str, Any]) -> int:
+    """Reviews a run lost: socket errors, non-2xx answers, answers that are not reviews."""
+    return int(result["socket_errors"] + result["non_2xx"] + result.get("not_reviews", 0))
+
+
+def workload_cpu_ratios(report: dict[str, Any]) -> list[float] | None:
+    """CPU per Pod/workload review with NP018 on / off, per round; None when a run of either
+    lost reviews (it has no figure)."""
+    runs = report["results"][WORKLOAD_MIX]
+    pairs = list(zip(runs["np018-on"], runs["np018-off"], strict=True))
+    if any(lost(on) or lost(off) for on, off in pairs):
+        return None
+    return [on["server_cpu_ms_per_review"] / off["server_cpu_ms_per_review"]
+            for on, off in pairs]
+
+
 def render(report: dict[str, Any]) -> str:
     lines = [f"NP018 bench: {report['cluster']['pods']} pods, "
              f"{report['cluster']['networkPolicies']} NetworkPolicies, "
-             f"{report['cluster']['namespaces']} namespaces; {report['rate']}/s for "
-             f"{report['duration']:g} s per run",
-             "| reviews | NP018 | rate/s | p50 ms | p90 ms | p99 ms | max ms | CPU ms/review "
-             "| errors |", "|---|---|---|---|---|---|---|---|---|"]
+             f"{report['cluster']['namespaces']} namespaces; {report['rate']}/s, "
+             f"{report['duration']:g} s per NetworkPolicy run, {WORKLOAD_ROUNDS} alternating "
+             f"rounds of {report['duration'] / 2:g} s for Pod/workload reviews",
+             "| reviews | NP018 | run | rate/s | p50 ms | p90 ms | p99 ms | max ms "
+             "| CPU ms/review | errors |", "|---|---|---|---|---|---|---|---|---|---|"]
     for mix, by_server in report["results"].items():
-        for key, result in by_server.items():
-            latency = result["latency_us"]
-            errors = result["socket_errors"] + result["non_2xx"] + result.get("not_reviews", 0)
-            lines.append(
-                f"| {mix} | {key.split('-')[1]} | {result['achieved_rate']:.0f} | "
-                f"{latency['p50'] / 1000:.2f} | {latency['p90'] / 1000:.2f} | "
-                f"{latency['p99'] / 1000:.2f} | {latency['max'] / 1000:.2f} | "
-                f"{result['server_cpu_ms_per_review']:.2f} | {errors} |")
+        for key, results in by_server.items():
+            for number, result in enumerate(results, 1):
+                latency = result["latency_us"]
+                lines.append(
+                    f"| {mix} | {key.split('-')[1]} | {number} | {result['achieved_rate']:.0f} "
+                    f"| {latency['p50'] / 1000:.2f} | {latency['p90'] / 1000:.2f} | "
+                    f"{latency['p99'] / 1000:.2f} | {latency['max'] / 1000:.2f} | "
+                    f"{result['server_cpu_ms_per_review']:.2f} | {lost(result)} |")
+    if WORKLOAD_MIX in report["results"]:
+        ratios = workload_cpu_ratios(report)
+        lines.append("Pod/workload CPU per review, NP018 on / off, per round: " + (
+            "no figure (a run lost reviews)" if ratios is None else
+            " ".join(f"{ratio:.2f}" for ratio in ratios)
+            + f"; median {statistics.median(ratios):.2f}"))
     return "\n".join(lines)
 
 

@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -23,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.load import POINTS, ensure_wrk, round_ratio, run_load
+from bench.reach import POLICY_MIX, WORKLOAD_ROUNDS, workload_cpu_ratios
+from bench.reach import lost as reach_lost
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PARTS = ("load", "breakdown", "instructions", "engine", "scale", "connectivity", "reach",
@@ -162,10 +165,11 @@ def failed_runs(report: dict[str, Any]) -> list[str]:
     """Every load run that lost reviews (socket errors, timeouts, non-2xx, restarts)."""
     runs: list[str] = list(report.get("load", {}).get("failed_runs", []))
     for mix, by_server in report.get("reach", {}).get("results", {}).items():
-        for key, result in by_server.items():
-            lost = result["socket_errors"] + result["non_2xx"] + result.get("not_reviews", 0)
-            if lost:
-                runs.append(f"reach: {key} {mix}: {lost} reviews lost or failed")
+        for key, results in by_server.items():
+            for number, result in enumerate(results, 1):
+                if lost := reach_lost(result):
+                    runs.append(f"reach: {key} {mix} (run {number}): {lost} reviews lost or "
+                                "failed")
     return runs
 
 
@@ -288,18 +292,22 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _reach_targets(reach: dict[str, Any]) -> list[dict[str, Any]]:
     """NP018's two targets, from one run with NP018 on and off side by side."""
-    results = reach["results"]
-    policies = results["NetworkPolicy reviews"]["np018-on"]
+    [policies] = reach["results"][POLICY_MIX]["np018-on"]
     p99 = policies["latency_us"]["p99"] / 1000
-    workloads = results["Pod/workload reviews"]
-    on, off = (workloads[key]["server_cpu_ms_per_review"] for key in ("np018-on", "np018-off"))
-    return [
-        {"target": f"NetworkPolicy reviews with NP018 on: p99 ≤ 10 ms at {reach['rate']}/s",
-         "value": f"{p99:.2f} ms", "met": p99 <= 10},
-        # CPU per review, not latency: it is what NP018 could add, and less noisy (README).
-        {"target": "Pod/workload reviews no slower with NP018 on (CPU per review, on/off ≤ 1.10)",
-         "value": f"{on:.2f} / {off:.2f} ms = {on / off:.2f}", "met": on / off <= 1.10},
-    ]
+    label = f"NetworkPolicy reviews with NP018 on: p99 ≤ 10 ms at {reach['rate']}/s"
+    rows = [{"target": label, "value": NO_FIGURE, "met": False} if reach_lost(policies)
+            else {"target": label, "value": f"{p99:.2f} ms", "met": p99 <= 10}]
+    # CPU per review, not latency: it is what NP018 could add, and less noisy (README).
+    ratios = workload_cpu_ratios(reach)
+    label = ("Pod/workload reviews no slower with NP018 on (CPU per review, on/off ≤ 1.10, "
+             f"median of {WORKLOAD_ROUNDS} alternating rounds)")
+    if ratios is None:
+        rows.append({"target": label, "value": NO_FIGURE, "met": False})
+    else:
+        ratio = statistics.median(ratios)
+        rows.append({"target": label, "value": f"{ratio:.2f} (rounds: "
+                     + " ".join(f"{r:.2f}" for r in ratios) + ")", "met": ratio <= 1.10})
+    return rows
 
 
 def _even(result: dict[str, Any]) -> bool:

@@ -1,4 +1,5 @@
-"""``make bench``'s accounting: a load run that loses reviews fails and has no throughput."""
+"""``make bench``'s accounting: a load run that loses reviews fails and has no throughput; the
+NP018 targets come from alternating rounds."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from typing import Any
 import pytest
 
 from bench.load import POINTS, account, describe_failure, lost_reviews, round_ratio
-from bench.run import NO_FIGURE, SERVER_NAMES, render, targets
+from bench.reach import render as render_reach
+from bench.run import NO_FIGURE, SERVER_NAMES, failed_runs, render, targets
 
 
 def wrk_result(**changes: Any) -> dict[str, Any]:
@@ -128,3 +130,47 @@ def test_the_p99_target_of_a_failed_run_has_no_figure() -> None:
     report = report_with(failed=("netpol-guard", "rate 400/s"))
     [row] = [row for row in report["targets"] if row["target"].startswith("p99")]
     assert (row["value"], row["met"]) == (NO_FIGURE, False)
+
+
+def reach_report(workload_cpu: dict[str, list[float]],
+                 lost_in: tuple[str, int] | None = None) -> dict[str, Any]:
+    """bench.reach's report: one NetworkPolicy run per server, the Pod/workload mix in rounds
+    with the CPU per review given (``lost_in``: a server and round whose run lost reviews)."""
+    def run(cpu: float, lost: bool = False) -> dict[str, Any]:
+        return {"achieved_rate": 200.0, "server_cpu_ms_per_review": cpu,
+                "latency_us": {"p50": 900, "p90": 1500, "p99": 4000, "max": 6000},
+                "socket_errors": 3 if lost else 0, "non_2xx": 0, "not_reviews": 0}
+    workloads = {key: [run(cpu, lost_in == (key, number)) for number, cpu in enumerate(cpus)]
+                 for key, cpus in workload_cpu.items()}
+    return {"cluster": {"pods": 5000, "networkPolicies": 1000, "namespaces": 100},
+            "rate": 200, "duration": 10.0,
+            "results": {"NetworkPolicy reviews": {"np018-on": [run(2.0)],
+                                                  "np018-off": [run(0.5)]},
+                        "Pod/workload reviews": workloads}}
+
+
+def workload_target(report: dict[str, Any]) -> dict[str, Any]:
+    [row] = [row for row in targets({"reach": report}) if row["target"].startswith("Pod/")]
+    return row
+
+
+def test_the_workload_target_is_the_median_of_the_round_ratios() -> None:
+    # One noisy round (1.30) does not decide it; two of four over the bar do.
+    row = workload_target(reach_report({"np018-on": [0.50, 0.65, 0.50, 0.52],
+                                        "np018-off": [0.50, 0.50, 0.50, 0.50]}))
+    assert (row["value"], row["met"]) == ("1.02 (rounds: 1.00 1.30 1.00 1.04)", True)
+    row = workload_target(reach_report({"np018-on": [0.60, 0.65, 0.50, 0.52],
+                                        "np018-off": [0.50, 0.50, 0.50, 0.50]}))
+    assert row["met"] is False
+
+
+def test_a_reach_run_that_lost_reviews_fails_and_has_no_figure() -> None:
+    report = reach_report({"np018-on": [0.5] * 4, "np018-off": [0.5] * 4},
+                          lost_in=("np018-off", 2))
+    assert (workload_target(report)["value"], workload_target(report)["met"]) == (NO_FIGURE, False)
+    assert failed_runs({"reach": report}) == [
+        "reach: np018-off Pod/workload reviews (run 3): 3 reviews lost or failed"]
+    assert "no figure (a run lost reviews)" in render_reach(report)
+    clean = reach_report({"np018-on": [0.5] * 4, "np018-off": [0.5] * 4})
+    assert failed_runs({"reach": clean}) == []
+    assert "per round: 1.00 1.00 1.00 1.00; median 1.00" in render_reach(clean)

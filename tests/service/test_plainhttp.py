@@ -149,8 +149,10 @@ def _post(body: bytes = REVIEW, content_type: bytes = b"application/json",
             b"Content-Length: %d\r\n\r\n" % (content_type, extra, len(body)) + body)
 
 
-def _read_responses(sock: ssl.SSLSocket, count: int) -> tuple[list[Response], bool]:
-    """``count`` responses, and whether the server then closed the connection."""
+def _read_responses(sock: ssl.SSLSocket, count: int,
+                    check_closed: bool = True) -> tuple[list[Response], bool]:
+    """``count`` responses, and whether the server then closed the connection (False without
+    waiting when not ``check_closed``)."""
     data, responses = b"", []
     while len(responses) < count:
         while b"\r\n\r\n" not in data:
@@ -166,6 +168,8 @@ def _read_responses(sock: ssl.SSLSocket, count: int) -> tuple[list[Response], bo
             data += sock.recv(65536)
         responses.append((status, headers, data[:length]))
         data = data[length:]
+    if not check_closed:
+        return responses, False
     sock.settimeout(0.5)
     try:
         closed = sock.recv(1) == b""
@@ -179,17 +183,34 @@ def _without_date(response: Response) -> Response:
     return status, [(name, value) for name, value in headers if name != b"Date"], body
 
 
+# Every captured review, and bodies that cannot be reviewed (with a uid: a deny in band;
+# without: a JSON 400).
+DOOR_BODIES = [
+    *(path.read_bytes() for path in sorted((REPO / "tests/fixtures/admission").glob("*.json"))),
+    b"{not json",
+    b'{"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview"}',
+    b'{"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": '
+    b'{"uid": "u-1", "kind": {"kind": "Pod"}, "operation": "PATCH"}}',
+]
+
+
 def test_both_doors_send_the_same_bytes(served_webhook: ServedWebhook) -> None:
     # The plain door answers on a fresh connection; after a GET the connection is gunicorn's,
     # whose WSGI route answers the same request.
+    statuses = set()
+    for body in DOOR_BODIES:
+        with _connect(served_webhook) as sock:
+            sock.sendall(_post(body))
+            (plain,), _ = _read_responses(sock, 1, check_closed=False)
+        with _connect(served_webhook) as sock:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" + _post(body))
+            (_, wsgi), _ = _read_responses(sock, 2, check_closed=False)
+        assert _without_date(plain) == _without_date(wsgi), body[:200]
+        statuses.add(plain[0])
+    assert statuses == {b"HTTP/1.1 200 OK", b"HTTP/1.1 400 Bad Request"}
     with _connect(served_webhook) as sock:
         sock.sendall(_post())
-        (plain,), _ = _read_responses(sock, 1)
-    with _connect(served_webhook) as sock:
-        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" + _post())
-        (_, wsgi), _ = _read_responses(sock, 2)
-    assert _without_date(plain) == _without_date(wsgi)
-    status, headers, body = plain
+        ((status, headers, body),), _ = _read_responses(sock, 1)
     assert status == b"HTTP/1.1 200 OK"
     assert [name for name, _ in headers] == [b"Server", b"Date", b"Connection", b"Content-Type",
                                              b"Content-Length"]
