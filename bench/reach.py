@@ -36,8 +36,11 @@ WORKLOADS, PODS_PER_WORKLOAD, NAMESPACES = 1000, 5, 100
 TARGET_P99_MS = 10.0
 POLICY_MIX, WORKLOAD_MIX = "NetworkPolicy reviews", "Pod/workload reviews"
 WORKLOAD_ROUNDS = 4  # of half the duration each, the order alternating
-KEPT = ("achieved_rate", "latency_us", "server_cpu_ms_per_review", "socket_errors", "non_2xx",
-        "not_reviews", "other_cpu_cores", "allowed", "denied")
+# Of each wrk run (bench.load.run_wrk): "failed" and "lost" are its accounting, as for the load
+# runs (a socket error, timeout, non-2xx, answer that is not a review or worker replaced).
+KEPT = ("server", "point", "connections", "achieved_rate", "latency_us",
+        "server_cpu_ms_per_review", "socket_errors", "non_2xx", "not_reviews", "other_cpu_cores",
+        "allowed", "denied", "failed", "lost")
 
 
 def write_inventory(directory: Path) -> dict[str, int]:
@@ -180,17 +183,12 @@ def run(duration: float, rate: int, log: Any = print) -> dict[str, Any]:
     return report
 
 
-def lost(result: dict[str, Any]) -> int:
-    """Reviews a run lost: socket errors, non-2xx answers, answers that are not reviews."""
-    return int(result["socket_errors"] + result["non_2xx"] + result.get("not_reviews", 0))
-
-
 def workload_cpu_ratios(report: dict[str, Any]) -> list[float] | None:
     """CPU per Pod/workload review with NP018 on / off, per round; None when a run of either
     lost reviews (it has no figure)."""
     runs = report["results"][WORKLOAD_MIX]
     pairs = list(zip(runs["np018-on"], runs["np018-off"], strict=True))
-    if any(lost(on) or lost(off) for on, off in pairs):
+    if any(on["failed"] or off["failed"] for on, off in pairs):
         return None
     return [on["server_cpu_ms_per_review"] / off["server_cpu_ms_per_review"]
             for on, off in pairs]
@@ -203,16 +201,18 @@ def render(report: dict[str, Any]) -> str:
              f"{report['duration']:g} s per NetworkPolicy run, {WORKLOAD_ROUNDS} alternating "
              f"rounds of {report['duration'] / 2:g} s for Pod/workload reviews",
              "| reviews | NP018 | run | rate/s | p50 ms | p90 ms | p99 ms | max ms "
-             "| CPU ms/review | errors |", "|---|---|---|---|---|---|---|---|---|---|"]
+             "| CPU ms/review | lost |", "|---|---|---|---|---|---|---|---|---|---|"]
     for mix, by_server in report["results"].items():
         for key, results in by_server.items():
             for number, result in enumerate(results, 1):
                 latency = result["latency_us"]
+                rate = "FAILED" if result["failed"] else f"{result['achieved_rate']:.0f}"
+                lost = ", ".join(f"{n} {cause}" for cause, n in result["lost"].items()) or "0"
                 lines.append(
-                    f"| {mix} | {key.split('-')[1]} | {number} | {result['achieved_rate']:.0f} "
+                    f"| {mix} | {key.split('-')[1]} | {number} | {rate} "
                     f"| {latency['p50'] / 1000:.2f} | {latency['p90'] / 1000:.2f} | "
                     f"{latency['p99'] / 1000:.2f} | {latency['max'] / 1000:.2f} | "
-                    f"{result['server_cpu_ms_per_review']:.2f} | {lost(result)} |")
+                    f"{result['server_cpu_ms_per_review']:.2f} | {lost} |")
     if WORKLOAD_MIX in report["results"]:
         ratios = workload_cpu_ratios(report)
         lines.append("Pod/workload CPU per review, NP018 on / off, per round: " + (

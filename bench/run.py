@@ -23,9 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.load import POINTS, ensure_wrk, round_ratio, run_load
+from bench.load import POINTS, describe_failure, ensure_wrk, round_ratio, run_load
 from bench.reach import POLICY_MIX, WORKLOAD_ROUNDS, workload_cpu_ratios
-from bench.reach import lost as reach_lost
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PARTS = ("load", "breakdown", "instructions", "engine", "scale", "connectivity", "reach",
@@ -165,11 +164,9 @@ def failed_runs(report: dict[str, Any]) -> list[str]:
     """Every load run that lost reviews (socket errors, timeouts, non-2xx, restarts)."""
     runs: list[str] = list(report.get("load", {}).get("failed_runs", []))
     for mix, by_server in report.get("reach", {}).get("results", {}).items():
-        for key, results in by_server.items():
-            for number, result in enumerate(results, 1):
-                if lost := reach_lost(result):
-                    runs.append(f"reach: {key} {mix} (run {number}): {lost} reviews lost or "
-                                "failed")
+        for results in by_server.values():
+            runs += [f"reach, {mix} (run {number}): {describe_failure(result)}"
+                     for number, result in enumerate(results, 1) if result["failed"]]
     return runs
 
 
@@ -295,7 +292,7 @@ def _reach_targets(reach: dict[str, Any]) -> list[dict[str, Any]]:
     [policies] = reach["results"][POLICY_MIX]["np018-on"]
     p99 = policies["latency_us"]["p99"] / 1000
     label = f"NetworkPolicy reviews with NP018 on: p99 ≤ 10 ms at {reach['rate']}/s"
-    rows = [{"target": label, "value": NO_FIGURE, "met": False} if reach_lost(policies)
+    rows = [{"target": label, "value": NO_FIGURE, "met": False} if policies["failed"]
             else {"target": label, "value": f"{p99:.2f} ms", "met": p99 <= 10}]
     # CPU per review, not latency: it is what NP018 could add, and less noisy (README).
     ratios = workload_cpu_ratios(reach)

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from bench.load import POINTS, account, describe_failure, lost_reviews, round_ratio
+from bench.reach import KEPT
 from bench.reach import render as render_reach
 from bench.run import NO_FIGURE, SERVER_NAMES, failed_runs, render, targets
 
@@ -136,16 +137,16 @@ def reach_report(workload_cpu: dict[str, list[float]],
                  lost_in: tuple[str, int] | None = None) -> dict[str, Any]:
     """bench.reach's report: one NetworkPolicy run per server, the Pod/workload mix in rounds
     with the CPU per review given (``lost_in``: a server and round whose run lost reviews)."""
-    def run(cpu: float, lost: bool = False) -> dict[str, Any]:
-        return {"achieved_rate": 200.0, "server_cpu_ms_per_review": cpu,
-                "latency_us": {"p50": 900, "p90": 1500, "p99": 4000, "max": 6000},
-                "socket_errors": 3 if lost else 0, "non_2xx": 0, "not_reviews": 0}
-    workloads = {key: [run(cpu, lost_in == (key, number)) for number, cpu in enumerate(cpus)]
+    def run(key: str, cpu: float, lost: bool = False) -> dict[str, Any]:
+        result = wrk_result(server=key, point="rate 200/s", connections=8,
+                            server_cpu_ms_per_review=cpu, errors={"read": 3} if lost else {})
+        return {name: result[name] for name in KEPT if name in result}  # as bench.reach keeps it
+    workloads = {key: [run(key, cpu, lost_in == (key, number)) for number, cpu in enumerate(cpus)]
                  for key, cpus in workload_cpu.items()}
     return {"cluster": {"pods": 5000, "networkPolicies": 1000, "namespaces": 100},
             "rate": 200, "duration": 10.0,
-            "results": {"NetworkPolicy reviews": {"np018-on": [run(2.0)],
-                                                  "np018-off": [run(0.5)]},
+            "results": {"NetworkPolicy reviews": {"np018-on": [run("np018-on", 2.0)],
+                                                  "np018-off": [run("np018-off", 0.5)]},
                         "Pod/workload reviews": workloads}}
 
 
@@ -169,8 +170,10 @@ def test_a_reach_run_that_lost_reviews_fails_and_has_no_figure() -> None:
                           lost_in=("np018-off", 2))
     assert (workload_target(report)["value"], workload_target(report)["met"]) == (NO_FIGURE, False)
     assert failed_runs({"reach": report}) == [
-        "reach: np018-off Pod/workload reviews (run 3): 3 reviews lost or failed"]
+        "reach, Pod/workload reviews (run 3): np018-off, rate 200/s (8 connections): "
+        "3 read errors"]
     assert "no figure (a run lost reviews)" in render_reach(report)
+    assert "| Pod/workload reviews | off | 3 | FAILED |" in render_reach(report)
     clean = reach_report({"np018-on": [0.5] * 4, "np018-off": [0.5] * 4})
     assert failed_runs({"reach": clean}) == []
     assert "per round: 1.00 1.00 1.00 1.00; median 1.00" in render_reach(clean)
