@@ -16,13 +16,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from tests.conftest import REPO, ServedWebhook, load_review, start_with_inventory
 from webhook.admission.wire import MAX_BODY_BYTES
-from webhook.serving.plainhttp import PlainRequest, parse_plain_head
+from webhook.serving.plainhttp import MAX_HEAD_BYTES, PlainRequest, head_limits, parse_plain_head
 
 pytestmark = pytest.mark.integration
 
@@ -110,6 +111,21 @@ def test_a_header_field_longer_than_gunicorn_allows_is_left_to_it() -> None:
     assert parse_plain_head(fits) is not None
     assert parse_plain_head(fits + b"a") is None
     assert parse_plain_head(fits + b"a", max_field_size=9000) is not None
+
+
+@pytest.mark.parametrize(("settings", "limits"), [
+    ((100, 8190, 8190), (100, 8190, 8190)),  # netpol-guard's gunicorn configuration
+    ((0, 0, 0), (32768, MAX_HEAD_BYTES, 8190)),  # gunicorn: maximum, no limit, default
+    ((-1, -1, -1), (32768, 8190, 8190)),
+    ((40000, 9000, 9000), (32768, 8190, 9000)),  # fields and line capped, field size not
+    ((10, 100, 200), (10, 100, 200)),
+])
+def test_the_door_takes_gunicorns_limits_as_gunicorn_applies_them(
+        settings: tuple[int, int, int], limits: tuple[int, int, int]) -> None:
+    fields, line, field_size = settings
+    cfg = SimpleNamespace(limit_request_fields=fields, limit_request_line=line,
+                          limit_request_field_size=field_size)
+    assert head_limits(cfg) == limits
 
 
 def test_a_header_field_over_the_limit_gets_gunicorns_json_error(

@@ -31,6 +31,7 @@ from typing import Any, Protocol
 
 import gevent
 from gunicorn import SERVER, util
+from gunicorn.http.message import DEFAULT_MAX_HEADERFIELD_SIZE, MAX_HEADERS, MAX_REQUEST_LINE
 
 from webhook.admission.wire import MAX_BODY_BYTES
 from webhook.serving.statuslines import STATUS_LINES
@@ -110,6 +111,25 @@ def parse_plain_head(head: bytes, max_fields: int = 100, max_line: int = 8190,
     if length is None or length > MAX_BODY_BYTES or content_type != b"application/json":
         return None
     return PlainRequest(length, close)
+
+
+def head_limits(cfg: Any) -> tuple[int, int, int]:
+    """gunicorn's ``limit_request_fields``, ``limit_request_line`` and
+    ``limit_request_field_size`` as its request parser applies them (gunicorn.http.message):
+    0 or less means its maximum, no limit (a line) or its default (a field), and the fields and
+    line are capped at its maximums. The door must refuse exactly what gunicorn refuses."""
+    fields = cfg.limit_request_fields
+    if fields <= 0 or fields > MAX_HEADERS:
+        fields = MAX_HEADERS
+    line = cfg.limit_request_line
+    if line < 0 or line >= MAX_REQUEST_LINE:
+        line = MAX_REQUEST_LINE
+    elif line == 0:
+        line = MAX_HEAD_BYTES  # no limit: the door's own bound on a head is the only one
+    field_size = cfg.limit_request_field_size
+    if field_size <= 0:
+        field_size = DEFAULT_MAX_HEADERFIELD_SIZE
+    return fields, line, field_size
 
 
 class ConnectionOwner(Protocol):

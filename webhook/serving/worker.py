@@ -45,7 +45,7 @@ from webhook.serving.balance import (
     TICK_SECONDS,
     WorkerSlot,
 )
-from webhook.serving.plainhttp import Answerer, Replayed, serve_plain_reviews
+from webhook.serving.plainhttp import Answerer, Replayed, head_limits, serve_plain_reviews
 
 HANDSHAKE_TIMEOUT_ENV = "NETPOL_GUARD_HANDSHAKE_TIMEOUT"
 # A worker that answers requests or completes handshakes is alive, however late its main
@@ -78,8 +78,7 @@ class WebhookWorker(GeventWorker):  # type: ignore[misc]
         # Seconds a kept-alive connection may wait for its next request (gunicorn's keepalive;
         # with keep-alive off, one request, waited for as long as a request may take).
         self.keepalive = float(self.cfg.keepalive) or self.request_timeout
-        self.head_limits = (self.cfg.limit_request_fields, self.cfg.limit_request_line,
-                            self.cfg.limit_request_field_size)
+        self.head_limits = head_limits(self.cfg)
 
     def run(self) -> None:
         """GeventWorker.run, with servers that take part in the connection balance and a
